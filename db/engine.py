@@ -1,0 +1,39 @@
+"""The async engine and session factory (one per process)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from db.settings import Settings
+
+#: The non-superuser role every organisation-scoped transaction runs under (RLS applies to it).
+APP_ROLE = "orderflow_app"
+
+
+@dataclass
+class Database:
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    lock_timeout_ms: int
+
+    @classmethod
+    def connect(cls, url: str, settings: Settings, *, pool_size: int | None = None) -> Database:
+        engine = create_async_engine(
+            url,
+            pool_size=pool_size or settings.db_pool_size,
+            max_overflow=pool_size or settings.db_pool_size,
+            pool_pre_ping=True,
+            connect_args={"server_settings": {"application_name": "orderflow"}},
+        )
+        sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        return cls(engine=engine, sessions=sessions, lock_timeout_ms=settings.lock_timeout_ms)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

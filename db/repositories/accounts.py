@@ -1,0 +1,142 @@
+"""SQL for organisations, users, API tokens and suppliers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.tables import ApiToken, Organization, RoleRow, Supplier, User
+
+
+class AccountRepository:
+    """Some look-ups here (by organisation slug, by token prefix) run before an organisation is
+    known, in a system unit of work; everything else is filtered by ``org_id``."""
+
+    def __init__(self, session: AsyncSession, org_id: int | None) -> None:
+        self.session = session
+        self.org_id = org_id
+
+    def _org(self) -> int:
+        if self.org_id is None:
+            raise RuntimeError("organisation-scoped query in a system unit of work")
+        return self.org_id
+
+    # organisations ----------------------------------------------------------------------------
+    async def org_by_slug(self, slug: str) -> Organization | None:
+        return await self.session.scalar(select(Organization).where(Organization.slug == slug))
+
+    async def org_by_id(self, org_id: int) -> Organization | None:
+        return await self.session.get(Organization, org_id)
+
+    async def add_org(self, slug: str, name: str) -> Organization:
+        org = Organization(slug=slug, name=name)
+        self.session.add(org)
+        await self.session.flush()
+        return org
+
+    async def roles(self) -> Sequence[RoleRow]:
+        return (await self.session.scalars(select(RoleRow).order_by(RoleRow.code))).all()
+
+    # users -------------------------------------------------------------------------------------
+    async def user_by_username(self, org_id: int, username: str) -> User | None:
+        return await self.session.scalar(
+            select(User).where(User.org_id == org_id, func.lower(User.username) == username.lower())
+        )
+
+    async def user(self, user_id: int, *, for_update: bool = False) -> User | None:
+        stmt = select(User).where(User.id == user_id, User.org_id == self._org())
+        if for_update:
+            stmt = stmt.with_for_update()
+        return await self.session.scalar(stmt)
+
+    async def user_for_auth(self, org_id: int, user_id: int) -> User | None:
+        return await self.session.scalar(
+            select(User).where(User.id == user_id, User.org_id == org_id)
+        )
+
+    async def users_by_ids(self, ids: Sequence[int]) -> dict[int, User]:
+        if not ids:
+            return {}
+        rows = await self.session.scalars(
+            select(User).where(User.id.in_(set(ids)), User.org_id == self._org())  # type: ignore[union-attr]
+        )
+        return {row.id: row for row in rows if row.id is not None}
+
+    def users_query(self, role: str | None, search: str | None):  # type: ignore[no-untyped-def]
+        stmt = select(User).where(User.org_id == self._org())
+        if role:
+            stmt = stmt.where(User.role == role)
+        if search:
+            pattern = f"%{search.lower()}%"
+            stmt = stmt.where(
+                func.lower(User.username).like(pattern)
+                | func.lower(User.display_name).like(pattern)
+            )
+        return stmt.order_by(User.username, User.id)
+
+    async def list_users(
+        self, *, role: str | None, search: str | None, offset: int, limit: int
+    ) -> Sequence[User]:
+        stmt = self.users_query(role, search).offset(offset).limit(limit)
+        return (await self.session.scalars(stmt)).all()
+
+    async def count_users(self, *, role: str | None, search: str | None) -> int:
+        stmt = self.users_query(role, search).order_by(None)
+        total = await self.session.scalar(select(func.count()).select_from(stmt.subquery()))
+        return int(total or 0)
+
+    async def add_user(self, user: User) -> User:
+        self.session.add(user)
+        await self.session.flush()
+        return user
+
+    async def touch_login(self, user_id: int, at: datetime) -> None:
+        await self.session.execute(update(User).where(User.id == user_id).values(last_login_at=at))
+
+    # suppliers ---------------------------------------------------------------------------------
+    async def supplier(self, supplier_id: int) -> Supplier | None:
+        return await self.session.scalar(
+            select(Supplier).where(Supplier.id == supplier_id, Supplier.org_id == self._org())
+        )
+
+    async def supplier_by_name(self, name: str) -> Supplier | None:
+        return await self.session.scalar(
+            select(Supplier).where(Supplier.name == name, Supplier.org_id == self._org())
+        )
+
+    async def add_supplier(self, name: str) -> Supplier:
+        supplier = Supplier(org_id=self._org(), name=name)
+        self.session.add(supplier)
+        await self.session.flush()
+        return supplier
+
+    # API tokens --------------------------------------------------------------------------------
+    async def token_by_prefix(self, prefix: str) -> ApiToken | None:
+        return await self.session.scalar(select(ApiToken).where(ApiToken.prefix == prefix))
+
+    async def token(self, token_id: int) -> ApiToken | None:
+        return await self.session.scalar(
+            select(ApiToken).where(ApiToken.id == token_id, ApiToken.org_id == self._org())
+        )
+
+    async def tokens(self) -> Sequence[ApiToken]:
+        return (
+            await self.session.scalars(
+                select(ApiToken)
+                .where(ApiToken.org_id == self._org())
+                .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())  # type: ignore[attr-defined]
+            )
+        ).all()
+
+    async def add_token(self, token: ApiToken) -> ApiToken:
+        self.session.add(token)
+        await self.session.flush()
+        return token
+
+    async def touch_token(self, token_id: int, at: datetime) -> None:
+        await self.session.execute(
+            update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=at)
+        )

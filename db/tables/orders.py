@@ -1,0 +1,135 @@
+"""Buyers, orders (订单), their lines, remarks and status history."""
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlmodel import Field, Relationship, SQLModel
+
+from db.tables._base import check_in, created_field, fk_field, id_field, org_field, time_field
+from domain.orders.model import OrderStatus
+
+
+class Customer(SQLModel, table=True):
+    """A buyer (买家), identified per channel by nick."""
+
+    __tablename__ = "customers"
+    __table_args__ = (UniqueConstraint("org_id", "channel", "nick"),)
+
+    id: int | None = id_field()
+    org_id: int = org_field()
+    channel: str = Field(max_length=16, nullable=False)
+    nick: str = Field(max_length=200, nullable=False)
+    name: str = Field(default="", max_length=200, nullable=False)
+    phone: str | None = Field(default=None, max_length=32)
+    created_at: datetime = created_field()
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("org_id", "shop_id", "external_id"),
+        CheckConstraint(check_in("status", OrderStatus), name="orders_status_known"),
+        CheckConstraint(
+            "goods_fen >= 0 AND discount_fen >= 0 AND shipping_fen >= 0 AND total_fen >= 0",
+            name="orders_amounts_non_negative",
+        ),
+        Index("orders_org_created", "org_id", "created_at"),
+        Index("orders_org_status", "org_id", "status"),
+        Index("orders_org_paid", "org_id", "paid_at"),
+        Index("orders_receiver_phone_tail", "org_id", "receiver_phone_tail"),
+    )
+
+    id: int | None = id_field()
+    org_id: int = org_field()
+    shop_id: int = fk_field("shops.id")
+    external_id: str = Field(max_length=64, nullable=False)
+    status: str = Field(max_length=16, nullable=False, default=OrderStatus.NEW.value)
+    goods_fen: int = Field(sa_type=BigInteger, nullable=False, default=0)
+    discount_fen: int = Field(sa_type=BigInteger, nullable=False, default=0)
+    shipping_fen: int = Field(sa_type=BigInteger, nullable=False, default=0)
+    total_fen: int = Field(sa_type=BigInteger, nullable=False, default=0)
+    customer_id: int | None = fk_field("customers.id", nullable=True)
+    receiver_name: str = Field(max_length=200, nullable=False)
+    receiver_phone: str = Field(max_length=32, nullable=False)
+    receiver_phone_tail: str | None = Field(default=None, max_length=4)
+    receiver_province: str = Field(max_length=32, nullable=False)
+    receiver_city: str = Field(max_length=32, nullable=False)
+    receiver_district: str = Field(max_length=32, nullable=False, default="")
+    receiver_address: str = Field(sa_type=Text, nullable=False)
+    buyer_remark: str = Field(sa_type=Text, nullable=False, default="")
+    seller_remark: str = Field(sa_type=Text, nullable=False, default="")
+    paid_at: datetime | None = time_field()
+    created_at: datetime = created_field()
+    updated_at: datetime = created_field()
+    created_by_user_id: int | None = fk_field("users.id", nullable=True)
+
+    lines: list["OrderLine"] = Relationship(
+        back_populates="order", sa_relationship_kwargs={"lazy": "raise"}
+    )
+
+
+class OrderLine(SQLModel, table=True):
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="order_lines_quantity_positive"),
+        CheckConstraint(
+            "unit_price_fen >= 0 AND discount_fen >= 0", name="order_lines_amounts_non_negative"
+        ),
+    )
+
+    id: int | None = id_field()
+    org_id: int = org_field()
+    order_id: int = Field(
+        sa_type=BigInteger,
+        sa_column_args=[ForeignKey("orders.id", ondelete="CASCADE")],
+        nullable=False,
+        index=True,
+    )
+    sku_id: int = fk_field("skus.id")
+    quantity: int = Field(nullable=False)
+    unit_price_fen: int = Field(sa_type=BigInteger, nullable=False)
+    discount_fen: int = Field(sa_type=BigInteger, nullable=False, default=0)
+
+    order: Optional["Order"] = Relationship(
+        back_populates="lines", sa_relationship_kwargs={"lazy": "raise"}
+    )
+
+
+class OrderRemark(SQLModel, table=True):
+    """A note added by staff (备注), e.g. a 客服 recording a buyer's request."""
+
+    __tablename__ = "order_remarks"
+
+    id: int | None = id_field()
+    org_id: int = org_field()
+    order_id: int = fk_field("orders.id", ondelete="CASCADE")
+    text: str = Field(sa_type=Text, nullable=False)
+    author_label: str = Field(max_length=200, nullable=False)
+    author_user_id: int | None = fk_field("users.id", nullable=True)
+    created_at: datetime = created_field()
+
+
+class OrderHistory(SQLModel, table=True):
+    """Every status change of an order: from, to, who, why, when."""
+
+    __tablename__ = "order_history"
+
+    id: int | None = id_field()
+    org_id: int = org_field()
+    order_id: int = fk_field("orders.id", ondelete="CASCADE")
+    from_status: str | None = Field(default=None, sa_type=String(16))
+    to_status: str = Field(sa_type=String(16), nullable=False)
+    actor_label: str = Field(max_length=200, nullable=False)
+    actor_user_id: int | None = fk_field("users.id", nullable=True)
+    actor_token_id: int | None = fk_field("api_tokens.id", nullable=True)
+    reason: str = Field(sa_type=Text, nullable=False, default="")
+    created_at: datetime = created_field()

@@ -1,0 +1,151 @@
+"""The unit of work: one transaction, the only place that commits.
+
+An organisation-scoped unit of work switches the transaction to the non-superuser ``orderflow_app``
+role and sets ``app.org_id`` (both ``SET LOCAL``), so PostgreSQL's row-level security hides every
+other organisation's rows even from a query that forgot its filter.  A system unit of work (login
+look-ups, the outbox relay, the CLI's org creation) runs without that scope, on purpose and by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.engine import APP_ROLE, Database
+from db.repositories.accounts import AccountRepository
+from db.repositories.catalog import CatalogRepository
+from db.repositories.events import EventRepository
+from db.repositories.orders import OrderRepository
+from db.repositories.shops import ShopRepository
+from db.tables import AuditEntry, OutboxEvent
+
+OUTBOX_CHANNEL = "orderflow_outbox"
+
+
+class UnitOfWork:
+    def __init__(self, db: Database, org_id: int | None) -> None:
+        self._db = db
+        self.org_id = org_id
+        self._session: AsyncSession | None = None
+        self._committed = False
+        self._events_written = False
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("UnitOfWork used outside 'async with'")
+        return self._session
+
+    async def __aenter__(self) -> Self:
+        self._session = self._db.sessions()
+        await self._session.begin()
+        if self.org_id is not None:
+            await self._session.execute(
+                text(
+                    "SELECT set_config('role', :role, true), set_config('app.org_id', :org, true),"
+                    " set_config('lock_timeout', :lt, true)"
+                ),
+                {"role": APP_ROLE, "org": str(self.org_id), "lt": f"{self._db.lock_timeout_ms}ms"},
+            )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session = self.session
+        try:
+            if not self._committed:
+                # Detach first: a rollback would expire what a read-only unit of work loaded,
+                # and the caller still reads those objects after the ``async with``.
+                session.expunge_all()
+                await session.rollback()
+        finally:
+            await session.close()
+            self._session = None
+
+    async def commit(self) -> None:
+        if self._events_written:
+            # NOTIFY is transactional: the relay wakes only once this commit is visible.
+            await self.session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
+        await self.session.commit()
+        self._committed = True
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+
+    # -- repositories -------------------------------------------------------------------------
+    def _scoped_org(self) -> int:
+        if self.org_id is None:
+            raise RuntimeError("this repository needs an organisation-scoped unit of work")
+        return self.org_id
+
+    @property
+    def accounts(self) -> AccountRepository:
+        return AccountRepository(self.session, self.org_id)
+
+    @property
+    def shops(self) -> ShopRepository:
+        return ShopRepository(self.session, self._scoped_org())
+
+    @property
+    def catalog(self) -> CatalogRepository:
+        return CatalogRepository(self.session, self._scoped_org())
+
+    @property
+    def orders(self) -> OrderRepository:
+        return OrderRepository(self.session, self._scoped_org())
+
+    @property
+    def events(self) -> EventRepository:
+        return EventRepository(self.session)
+
+    # -- outbox and audit ---------------------------------------------------------------------
+    def emit(
+        self, topic: str, aggregate_type: str, aggregate_id: int, payload: dict[str, Any]
+    ) -> None:
+        """Queue an outbox event; it is written (and later published) only if we commit."""
+        self.session.add(
+            OutboxEvent(
+                org_id=self._scoped_org(),
+                topic=topic,
+                aggregate_type=aggregate_type,
+                aggregate_id=aggregate_id,
+                payload=payload,
+            )
+        )
+        self._events_written = True
+
+    def audit(
+        self,
+        *,
+        actor_label: str,
+        actor_user_id: int | None,
+        actor_token_id: int | None,
+        action: str,
+        target_type: str,
+        target_id: int | None,
+        summary: dict[str, Any],
+        org_id: int | None = None,
+    ) -> None:
+        self.session.add(
+            AuditEntry(
+                org_id=org_id if org_id is not None else self._scoped_org(),
+                actor_label=actor_label,
+                actor_user_id=actor_user_id,
+                actor_token_id=actor_token_id,
+                action=action,
+                target_type=target_type,
+                target_id=target_id,
+                summary=summary,
+            )
+        )
+
+    async def flush(self, objects: Iterable[Any] | None = None) -> None:
+        await self.session.flush(objects)

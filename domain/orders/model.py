@@ -1,0 +1,163 @@
+"""Orders (订单): statuses, the allowed transitions between them, and money arithmetic.
+
+Pure Python: no database, no I/O.  Every money amount is integer fen (分).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from domain.errors import DomainError, ErrorCode, InvalidInput
+
+
+class OrderStatus(StrEnum):
+    NEW = "NEW"  # 新订单: pulled or entered, not yet through the pipeline
+    HELD = "HELD"  # 挂起: waiting for risk review
+    RESERVED = "RESERVED"  # 已占库存
+    BACKORDERED = "BACKORDERED"  # 缺货: waiting for stock
+    IN_WAVE = "IN_WAVE"  # 波次中: on a pick list
+    PICKED = "PICKED"  # 已拣货
+    PACKED = "PACKED"  # 已打包
+    SHIPPED = "SHIPPED"  # 已发货
+    DELIVERED = "DELIVERED"  # 已签收
+    CANCELLED = "CANCELLED"  # 已取消
+    AFTER_SALE = "AFTER_SALE"  # 售后
+
+
+S = OrderStatus
+
+ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.NEW: frozenset({S.HELD, S.RESERVED, S.BACKORDERED, S.CANCELLED}),
+    S.HELD: frozenset({S.NEW, S.RESERVED, S.BACKORDERED, S.CANCELLED}),
+    S.RESERVED: frozenset({S.HELD, S.IN_WAVE, S.BACKORDERED, S.CANCELLED, S.SHIPPED}),
+    S.BACKORDERED: frozenset({S.RESERVED, S.HELD, S.CANCELLED}),
+    S.IN_WAVE: frozenset({S.PICKED, S.RESERVED, S.CANCELLED}),
+    S.PICKED: frozenset({S.PACKED, S.RESERVED, S.CANCELLED}),
+    S.PACKED: frozenset({S.SHIPPED, S.RESERVED, S.CANCELLED}),
+    S.SHIPPED: frozenset({S.DELIVERED, S.AFTER_SALE}),
+    S.DELIVERED: frozenset({S.AFTER_SALE}),
+    S.CANCELLED: frozenset(),
+    S.AFTER_SALE: frozenset({S.DELIVERED}),
+}
+
+#: Statuses in which stock may still be reserved for the order (released on cancel).
+OPEN_STATUSES = frozenset({S.NEW, S.HELD, S.RESERVED, S.BACKORDERED, S.IN_WAVE, S.PICKED, S.PACKED})
+
+
+class IllegalTransition(DomainError):
+    code = ErrorCode.ILLEGAL_TRANSITION
+
+    def __init__(self, current: OrderStatus, target: OrderStatus):
+        super().__init__(
+            f"An order in status {current.value} cannot become {target.value}", field="status"
+        )
+        self.current = current
+        self.target = target
+
+
+def check_transition(current: OrderStatus, target: OrderStatus) -> None:
+    """Raise ``IllegalTransition`` unless ``current -> target`` is allowed."""
+    if target not in ALLOWED_TRANSITIONS[current]:
+        raise IllegalTransition(current, target)
+
+
+def can_cancel(status: OrderStatus) -> bool:
+    return S.CANCELLED in ALLOWED_TRANSITIONS[status]
+
+
+@dataclass(frozen=True)
+class LineDraft:
+    """One order line as entered, before it is stored."""
+
+    sku_id: int
+    quantity: int
+    unit_price_fen: int
+    discount_fen: int = 0
+
+    @property
+    def amount_fen(self) -> int:
+        return self.quantity * self.unit_price_fen - self.discount_fen
+
+
+@dataclass(frozen=True)
+class Totals:
+    goods_fen: int
+    discount_fen: int
+    shipping_fen: int
+    total_fen: int
+
+
+def validate_lines(lines: Sequence[LineDraft]) -> None:
+    """Reject what no order may contain; ``field`` points at the offending input."""
+    if not lines:
+        raise InvalidInput("An order needs at least one line", field="lines")
+    for index, line in enumerate(lines):
+        where = f"lines.{index}"
+        if line.quantity <= 0:
+            raise DomainError(
+                "Quantity must be at least 1",
+                field=f"{where}.quantity",
+                code=ErrorCode.NEGATIVE_QUANTITY,
+            )
+        if line.unit_price_fen < 0:
+            raise DomainError(
+                "Unit price cannot be negative",
+                field=f"{where}.unitPriceFen",
+                code=ErrorCode.NEGATIVE_AMOUNT,
+            )
+        if line.discount_fen < 0:
+            raise DomainError(
+                "Discount cannot be negative",
+                field=f"{where}.discountFen",
+                code=ErrorCode.NEGATIVE_AMOUNT,
+            )
+        if line.discount_fen > line.quantity * line.unit_price_fen:
+            raise InvalidInput(
+                "Discount cannot exceed the line amount", field=f"{where}.discountFen"
+            )
+
+
+def compute_totals(lines: Sequence[LineDraft], shipping_fen: int = 0) -> Totals:
+    validate_lines(lines)
+    if shipping_fen < 0:
+        raise DomainError(
+            "Shipping fee cannot be negative", field="shippingFen", code=ErrorCode.NEGATIVE_AMOUNT
+        )
+    goods = sum(line.quantity * line.unit_price_fen for line in lines)
+    discount = sum(line.discount_fen for line in lines)
+    return Totals(goods, discount, shipping_fen, goods - discount + shipping_fen)
+
+
+def phone_tail(phone: str | None) -> str | None:
+    """The last four digits, what a 客服 asks a buyer for (尾号)."""
+    if not phone:
+        return None
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return digits[-4:] if len(digits) >= 4 else None
+
+
+class OrderSort(StrEnum):
+    CREATED_DESC = "CREATED_DESC"
+    CREATED_ASC = "CREATED_ASC"
+    PAID_DESC = "PAID_DESC"
+    PAID_ASC = "PAID_ASC"
+    TOTAL_DESC = "TOTAL_DESC"
+    TOTAL_ASC = "TOTAL_ASC"
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    """What the order board can narrow a list by; every field optional."""
+
+    statuses: frozenset[OrderStatus] = frozenset()
+    shop_ids: frozenset[int] = frozenset()
+    channels: frozenset[str] = frozenset()
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    paid_from: datetime | None = None
+    paid_to: datetime | None = None
+    search: str | None = None
+    order_ids: frozenset[int] | None = None

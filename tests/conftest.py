@@ -1,0 +1,81 @@
+"""Test session set-up: real PostgreSQL and Redis, never mocks.
+
+``DATABASE_URL`` / ``REDIS_URL`` are used when set (CI: the machine's services); otherwise the
+embedded ones start under ``.orderflow/``.  The session migrates a template database once, clones
+it for itself (and for tests that want a database of their own), and drops what it created.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from redis.asyncio import Redis
+
+from db.embedded import resolve_service_urls, stop_embedded
+from db.engine import Database
+from db.migrate import upgrade
+from db.settings import Settings
+from tests.support.databases import DatabaseFactory
+
+
+@pytest.fixture(scope="session")
+def service_urls() -> Iterator[Any]:
+    base = Settings(_env_file=None)  # type: ignore[call-arg]
+    urls = resolve_service_urls(base)
+    yield urls
+    stop_embedded()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def databases(service_urls: Any) -> AsyncIterator[DatabaseFactory]:
+    factory = DatabaseFactory(service_urls.database_url)
+    await factory.create_template(upgrade)
+    yield factory
+    await factory.drop_all()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def database_url(databases: DatabaseFactory) -> str:
+    return await databases.clone()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, service_urls: Any) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        DATABASE_URL=database_url,
+        REDIS_URL=service_urls.redis_url,
+        secret_key="test-secret-key-not-for-production",
+        redis_prefix=f"oftest-{uuid.uuid4().hex[:8]}",
+        outbox_poll_seconds=0.05,
+        login_attempts_per_15min=5,
+    )
+
+
+@pytest_asyncio.fixture(scope="session")
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    assert settings.database_url
+    database = Database.connect(settings.database_url, settings, pool_size=20)
+    yield database
+    await database.dispose()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def redis(settings: Settings) -> AsyncIterator[Redis]:
+    assert settings.redis_url
+    client: Redis = Redis.from_url(settings.redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tests pass settings explicitly; a developer's ORDERFLOW_* variables must not leak in.
+    for name in list(os.environ):
+        if name.startswith("ORDERFLOW_"):
+            monkeypatch.delenv(name)
