@@ -71,6 +71,8 @@ class Order(SQLModel, table=True):
     created_at: datetime = created_field()
     updated_at: datetime = created_field()
     created_by_user_id: int | None = fk_field("users.id", nullable=True)
+    # The drop-ship supplier (代发) fulfilling this order, if any: it alone may see the order.
+    supplier_id: int | None = fk_field("suppliers.id", nullable=True)
 
     lines: list["OrderLine"] = Relationship(
         back_populates="order", sa_relationship_kwargs={"lazy": "raise"}

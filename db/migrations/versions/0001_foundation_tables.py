@@ -319,6 +319,7 @@ def upgrade() -> None:
             server_default=sa.text("now()"),
             nullable=False,
         ),
+        sa.Column("supplier_id", sa.BigInteger(), nullable=True),
         sa.Column("created_by_user_id", sa.BigInteger(), nullable=True),
         sa.CheckConstraint(
             "status IN ('NEW', 'HELD', 'RESERVED', 'BACKORDERED', 'IN_WAVE', 'PICKED', 'PACKED', 'SHIPPED', 'DELIVERED', 'CANCELLED', 'AFTER_SALE')",
@@ -341,6 +342,7 @@ def upgrade() -> None:
             ["shop_id"],
             ["shops.id"],
         ),
+        sa.ForeignKeyConstraint(["supplier_id"], ["suppliers.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("org_id", "shop_id", "external_id"),
     )
@@ -349,6 +351,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_orders_customer_id"), "orders", ["customer_id"], unique=False)
     op.create_index(op.f("ix_orders_org_id"), "orders", ["org_id"], unique=False)
+    op.create_index(op.f("ix_orders_supplier_id"), "orders", ["supplier_id"], unique=False)
     op.create_index(op.f("ix_orders_shop_id"), "orders", ["shop_id"], unique=False)
     op.create_index("orders_org_created", "orders", ["org_id", "created_at"], unique=False)
     op.create_index("orders_org_paid", "orders", ["org_id", "paid_at"], unique=False)
