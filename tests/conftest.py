@@ -20,7 +20,9 @@ from db.embedded import resolve_service_urls, stop_embedded
 from db.engine import Database
 from db.migrate import upgrade
 from db.settings import Settings
+from tests.support.api import GraphQLClient, graphql_client
 from tests.support.databases import DatabaseFactory
+from tests.support.factories import Seller, make_org
 
 
 @pytest.fixture(scope="session")
@@ -79,3 +81,14 @@ def _no_stray_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("ORDERFLOW_"):
             monkeypatch.delenv(name)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def client(settings: Settings) -> AsyncIterator[GraphQLClient]:
+    async with graphql_client(settings) as gql_client:
+        yield gql_client
+
+
+@pytest_asyncio.fixture
+async def seller(db: Database) -> Seller:
+    return await make_org(db)

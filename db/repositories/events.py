@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from db.tables import AuditEntry, OutboxEvent
 
@@ -45,6 +46,24 @@ class EventRepository:
             await self.session.execute(
                 update(OutboxEvent).where(OutboxEvent.id.in_(ids)).values(published_at=at)  # type: ignore[union-attr]
             )
+
+    async def delete_published_before(self, cutoff: datetime, limit: int) -> int:
+        """Delete up to ``limit`` events published before ``cutoff``; returns how many went.
+
+        In batches, oldest first, so a large backlog never holds one long delete.
+        """
+        batch = (
+            select(col(OutboxEvent.id))
+            .where(col(OutboxEvent.published_at) < cutoff)
+            .order_by(col(OutboxEvent.id))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        result = await self.session.execute(
+            delete(OutboxEvent).where(col(OutboxEvent.id).in_(batch))
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def audit_entries(self, org_id: int, limit: int) -> Sequence[AuditEntry]:
         stmt = (

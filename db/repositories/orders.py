@@ -29,6 +29,8 @@ class OrderRepository(Repository):
         conditions: list[Any] = []
         if flt.order_ids is not None:
             conditions.append(Order.id.in_(flt.order_ids))  # type: ignore[union-attr]
+        if flt.supplier_id is not None:
+            conditions.append(Order.supplier_id == flt.supplier_id)
         if flt.statuses:
             conditions.append(Order.status.in_([s.value for s in flt.statuses]))  # type: ignore[attr-defined]
         if flt.shop_ids:

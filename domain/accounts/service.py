@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -346,3 +347,35 @@ async def revoke_api_token(uow: UnitOfWork, actor: Actor, token_id: int) -> ApiT
         row.revoked_at = _now()
         audit.record(uow, actor, "api_token.revoke", "ApiToken", row.id, name=row.name)
     return row
+
+
+# -- reading -----------------------------------------------------------------------------------
+async def find_users(
+    uow: UnitOfWork, actor: Actor, *, role: Role | None, search: str | None, offset: int, limit: int
+) -> Sequence[User]:
+    if not actor.has_scope(Scope.USERS_READ):
+        raise Forbidden("This needs the 'users:read' permission")
+    return await uow.accounts.list_users(
+        role=role.value if role else None, search=search, offset=offset, limit=limit
+    )
+
+
+async def count_users(
+    uow: UnitOfWork, actor: Actor, *, role: Role | None, search: str | None
+) -> int:
+    if not actor.has_scope(Scope.USERS_READ):
+        raise Forbidden("This needs the 'users:read' permission")
+    return await uow.accounts.count_users(role=role.value if role else None, search=search)
+
+
+async def list_api_tokens(uow: UnitOfWork, actor: Actor) -> Sequence[ApiToken]:
+    _require(actor, TOKEN_ADMIN_ROLES, "list API tokens")
+    return await uow.accounts.tokens()
+
+
+async def viewer(uow: UnitOfWork, actor: Actor) -> tuple[Organization, User | None]:
+    org = await uow.accounts.org_by_id(actor.org_id)
+    if org is None:
+        raise NotFound("Organisation not found")
+    user = await uow.accounts.user(actor.user_id) if actor.user_id is not None else None
+    return org, user

@@ -5,11 +5,13 @@ Pure Python: no database, no I/O.  Every money amount is integer fen (分).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from domain.accounts.model import Role
 from domain.errors import DomainError, ErrorCode, InvalidInput
 
 
@@ -42,6 +44,17 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.CANCELLED: frozenset(),
     S.AFTER_SALE: frozenset({S.DELIVERED}),
 }
+
+#: Who may create and cancel orders (手工单, 取消).
+ORDER_EDIT_ROLES = frozenset({Role.OWNER, Role.MANAGER, Role.OPERATOR})
+#: Who may add remarks (备注): everyone on staff, not suppliers.
+REMARK_ROLES = frozenset(
+    {Role.OWNER, Role.MANAGER, Role.OPERATOR, Role.WAREHOUSE, Role.SERVICE}
+)
+#: Who may see buyer phone numbers in clear and order money amounts.
+SENSITIVE_READ_ROLES = frozenset(
+    {Role.OWNER, Role.MANAGER, Role.OPERATOR, Role.WAREHOUSE, Role.SERVICE}
+)
 
 #: Statuses in which stock may still be reserved for the order (released on cancel).
 OPEN_STATUSES = frozenset({S.NEW, S.HELD, S.RESERVED, S.BACKORDERED, S.IN_WAVE, S.PICKED, S.PACKED})
@@ -161,3 +174,57 @@ class OrderFilter:
     paid_to: datetime | None = None
     search: str | None = None
     order_ids: frozenset[int] | None = None
+    #: Set only by domain/suppliers/scope.py for a supplier actor.
+    supplier_id: int | None = None
+
+
+def mask_phone(phone: str) -> str:
+    """138****8000: what a supplier or a printed list may show (脱敏)."""
+    digits = phone.strip()
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 -]{5,18}[0-9]$")
+
+
+@dataclass(frozen=True)
+class Receiver:
+    name: str
+    phone: str
+    province: str
+    city: str
+    district: str
+    address: str
+
+    def validated(self) -> Receiver:
+        cleaned = Receiver(
+            name=self.name.strip(),
+            phone=self.phone.strip(),
+            province=self.province.strip(),
+            city=self.city.strip(),
+            district=self.district.strip(),
+            address=self.address.strip(),
+        )
+        for attr in ("name", "phone", "province", "city", "address"):
+            if not getattr(cleaned, attr):
+                raise InvalidInput(f"Receiver {attr} is required", field=f"receiver.{attr}")
+        if not PHONE_RE.match(cleaned.phone):
+            raise InvalidInput("Receiver phone is not a phone number", field="receiver.phone")
+        return cleaned
+
+
+@dataclass(frozen=True)
+class ManualOrderDraft:
+    """A hand-entered order (手工单) for WeChat, offline and other non-platform sales."""
+
+    receiver: Receiver
+    lines: tuple[LineDraft, ...]
+    shop_id: int | None = None
+    external_id: str | None = None
+    shipping_fen: int = 0
+    buyer_nick: str | None = None
+    buyer_remark: str = ""
+    seller_remark: str = ""
+    paid_at: datetime | None = None

@@ -1,0 +1,122 @@
+"""The ASGI application: GraphQL at /graphql (GraphiQL in development), /healthz, /readyz."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+
+from api.schema import build_schema
+from api.services import AppServices
+from api.view import OrderflowGraphQL
+from db.embedded import embedded_secret_key, resolve_service_urls
+from db.migrate import ensure_up_to_date
+from db.settings import Settings, get_settings
+
+log = structlog.get_logger(__name__)
+
+
+class MissingSecretKey(RuntimeError):
+    def __init__(self) -> None:
+        super().__init__(
+            "ORDERFLOW_SECRET_KEY is required in production (a long random string, e.g. "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`)."
+        )
+
+
+def secret_key_for(settings: Settings) -> str:
+    if settings.secret_key:
+        return settings.secret_key
+    if settings.is_production:
+        raise MissingSecretKey()
+    return embedded_secret_key(settings.data_dir)
+
+
+@dataclass
+class AppOptions:
+    #: Refuse to start on a database with pending migrations (the demo migrates first).
+    check_migrations: bool = True
+
+
+async def healthz(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> JSONResponse:
+    services: AppServices | None = getattr(request.app.state, "services", None)
+    checks = {"database": False, "redis": False}
+    if services is not None:
+        try:
+            async with services.db.engine.connect() as conn:
+                await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=2)
+            checks["database"] = True
+        except Exception as exc:
+            log.warning("readyz.database", error=str(exc))
+        try:
+            checks["redis"] = bool(await asyncio.wait_for(services.redis.ping(), timeout=2))
+        except Exception as exc:
+            log.warning("readyz.redis", error=str(exc))
+    ready = all(checks.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "unavailable", **checks}, status_code=200 if ready else 503
+    )
+
+
+def create_app(settings: Settings | None = None, options: AppOptions | None = None) -> Starlette:
+    settings = settings or get_settings()
+    options = options or AppOptions()
+    secret_key = secret_key_for(settings)  # fail fast, before any service starts
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        urls = resolve_service_urls(settings)
+        services = AppServices.create(settings, urls.database_url, urls.redis_url, secret_key)
+        try:
+            if options.check_migrations:
+                await ensure_up_to_date(services.db.engine)
+            app.state.services = services
+            log.info("server.ready", environment=settings.environment)
+            yield
+        finally:
+            await services.close()
+
+    graphql = OrderflowGraphQL(
+        build_schema(settings),
+        graphql_ide=None if settings.is_production else "graphiql",
+        allow_queries_via_get=False,
+        allowed_origins=settings.cors_origins,
+    )
+    middleware = [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["authorization", "content-type", "x-csrf-token"],
+        )
+    ]
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
+    )
+
+
+def create_app_from_env() -> Starlette:
+    """For ``uvicorn --factory api.app:create_app_from_env`` (``orderflow serve``)."""
+    return create_app()

@@ -1,0 +1,93 @@
+"""Queries for shops, warehouses and products."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from api.catalog.types import Product, Shop, Warehouse
+from api.context import Context
+from api.pagination import Connection, PageRequest, paginate
+from api.permissions import CatalogRead, OrdersRead, StockRead
+from domain.catalog import service
+from domain.shops.model import Channel
+
+
+@strawberry.type
+class CatalogQueries:
+    @strawberry.field(permission_classes=[CatalogRead], description="Products with their SKUs.")
+    async def products(
+        self,
+        info: Info[Context, None],
+        category: str | None = None,
+        search: Annotated[
+            str | None,
+            strawberry.argument(description="Name, product code, SKU code or barcode."),
+        ] = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Product]:
+        ctx = info.context
+        actor = ctx.require_actor()
+        term = (search or "").strip() or None
+        async with ctx.uow() as uow:
+            return await paginate(
+                PageRequest(first, after, last, before),
+                ctx.services.settings.max_page_size,
+                lambda: service.count_products(uow, actor, category=category, search=term),
+                lambda offset, limit: service.find_products(
+                    uow, actor, category=category, search=term, offset=offset, limit=limit
+                ),
+                Product.from_row,
+            )
+
+    @strawberry.field(permission_classes=[OrdersRead])
+    async def shops(
+        self,
+        info: Info[Context, None],
+        channel: Channel | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Shop]:
+        ctx = info.context
+        actor = ctx.require_actor()
+        value = channel.value if channel else None
+        async with ctx.uow() as uow:
+            return await paginate(
+                PageRequest(first, after, last, before),
+                ctx.services.settings.max_page_size,
+                lambda: service.count_shops(uow, actor, channel=value),
+                lambda offset, limit: service.find_shops(
+                    uow, actor, channel=value, offset=offset, limit=limit
+                ),
+                Shop.from_row,
+            )
+
+    @strawberry.field(permission_classes=[StockRead])
+    async def warehouses(
+        self,
+        info: Info[Context, None],
+        active: bool | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Warehouse]:
+        ctx = info.context
+        actor = ctx.require_actor()
+        async with ctx.uow() as uow:
+            return await paginate(
+                PageRequest(first, after, last, before),
+                ctx.services.settings.max_page_size,
+                lambda: service.count_warehouses(uow, actor, active=active),
+                lambda offset, limit: service.find_warehouses(
+                    uow, actor, active=active, offset=offset, limit=limit
+                ),
+                Warehouse.from_row,
+            )

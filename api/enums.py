@@ -1,0 +1,15 @@
+"""Domain enums exposed in the schema (one definition, shared by every area's types)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from domain.accounts.model import Role, Scope
+from domain.orders.model import OrderSort, OrderStatus
+from domain.shops.model import Channel
+
+OrderStatusEnum = strawberry.enum(OrderStatus, name="OrderStatus")
+OrderSortEnum = strawberry.enum(OrderSort, name="OrderSort")
+ChannelEnum = strawberry.enum(Channel, name="Channel")
+RoleEnum = strawberry.enum(Role, name="Role")
+ScopeEnum = strawberry.enum(Scope, name="Scope")

@@ -1,0 +1,115 @@
+"""Inputs of the order queries and mutations, and their conversion to domain values."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from api.ids import decode_id
+from domain.orders.model import LineDraft, ManualOrderDraft, OrderFilter, OrderStatus, Receiver
+from domain.shops.model import Channel
+
+
+@strawberry.input(description="Narrow the order list; every field optional, all combined.")
+class OrderFilterInput:
+    statuses: list[OrderStatus] | None = None
+    shop_ids: list[strawberry.ID] | None = None
+    channels: list[Channel] | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    paid_from: datetime | None = None
+    paid_to: datetime | None = None
+    search: str | None = strawberry.field(
+        default=None,
+        description="Order number, receiver name, or the last 4 digits of the phone (尾号).",
+    )
+
+    def to_domain(self) -> OrderFilter:
+        return OrderFilter(
+            statuses=frozenset(self.statuses or ()),
+            shop_ids=frozenset(
+                decode_id(gid, "Shop", field="filter.shopIds") for gid in self.shop_ids or ()
+            ),
+            channels=frozenset(c.value for c in self.channels or ()),
+            created_from=self.created_from,
+            created_to=self.created_to,
+            paid_from=self.paid_from,
+            paid_to=self.paid_to,
+            search=(self.search or "").strip() or None,
+        )
+
+
+@strawberry.input
+class ReceiverInput:
+    name: str
+    phone: str
+    province: str
+    city: str
+    district: str = ""
+    address: str
+
+
+@strawberry.input
+class OrderLineInput:
+    sku_id: strawberry.ID
+    quantity: int
+    unit_price_fen: int = strawberry.field(description="Price per unit in fen (分).")
+    discount_fen: int = 0
+
+
+@strawberry.input(description="A hand-entered order (手工单): WeChat, offline, other sales.")
+class CreateOrderInput:
+    receiver: ReceiverInput
+    lines: list[OrderLineInput]
+    shop_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Defaults to the organisation's manual-order shop."
+    )
+    external_id: str | None = strawberry.field(
+        default=None, description="Your own order number; generated when omitted."
+    )
+    shipping_fen: int = 0
+    buyer_nick: str | None = None
+    buyer_remark: str = ""
+    seller_remark: str = ""
+    paid_at: datetime | None = None
+
+    def to_domain(self) -> ManualOrderDraft:
+        return ManualOrderDraft(
+            receiver=Receiver(
+                name=self.receiver.name,
+                phone=self.receiver.phone,
+                province=self.receiver.province,
+                city=self.receiver.city,
+                district=self.receiver.district,
+                address=self.receiver.address,
+            ),
+            lines=tuple(
+                LineDraft(
+                    sku_id=decode_id(line.sku_id, "Sku", field=f"lines.{i}.skuId"),
+                    quantity=line.quantity,
+                    unit_price_fen=line.unit_price_fen,
+                    discount_fen=line.discount_fen,
+                )
+                for i, line in enumerate(self.lines)
+            ),
+            shop_id=decode_id(self.shop_id, "Shop", field="shopId") if self.shop_id else None,
+            external_id=self.external_id,
+            shipping_fen=self.shipping_fen,
+            buyer_nick=self.buyer_nick,
+            buyer_remark=self.buyer_remark,
+            seller_remark=self.seller_remark,
+            paid_at=self.paid_at,
+        )
+
+
+@strawberry.input
+class CancelOrderInput:
+    id: strawberry.ID
+    reason: str
+
+
+@strawberry.input
+class AddOrderRemarkInput:
+    id: strawberry.ID
+    text: str

@@ -1,0 +1,54 @@
+"""Order queries: the order board's list and single orders."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from api.context import Context
+from api.errors import from_domain
+from api.ids import decode_id_or_raise
+from api.orders.inputs import OrderFilterInput
+from api.orders.types import Order
+from api.pagination import Connection, PageRequest, paginate
+from api.permissions import OrdersRead
+from domain.errors import DomainError
+from domain.orders import service
+from domain.orders.model import OrderFilter, OrderSort
+
+
+@strawberry.type
+class OrderQueries:
+    @strawberry.field(permission_classes=[OrdersRead], description="Orders, newest first by default.")
+    async def orders(
+        self,
+        info: Info[Context, None],
+        filter: OrderFilterInput | None = None,
+        sort: OrderSort = OrderSort.CREATED_DESC,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Order]:
+        ctx = info.context
+        actor = ctx.require_actor()
+        try:
+            flt = filter.to_domain() if filter else OrderFilter()
+        except DomainError as exc:
+            raise from_domain(exc) from exc
+        async with ctx.uow() as uow:
+            return await paginate(
+                PageRequest(first, after, last, before),
+                ctx.services.settings.max_page_size,
+                lambda: service.count_orders(uow, actor, flt),
+                lambda offset, limit: service.find_orders(uow, actor, flt, sort, offset, limit),
+                Order.from_row,
+            )
+
+    @strawberry.field(permission_classes=[OrdersRead])
+    async def order(self, info: Info[Context, None], id: strawberry.ID) -> Order | None:
+        ctx = info.context
+        pk = decode_id_or_raise(id, "Order")
+        async with ctx.uow() as uow:
+            rows = await service.orders_by_ids(uow, ctx.require_actor(), [pk])
+        return Order.from_row(rows[0]) if rows else None

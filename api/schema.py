@@ -1,0 +1,57 @@
+"""The GraphQL schema: every area's queries, mutations and subscriptions merged, plus guards."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+import api.enums  # noqa: F401  (registers the domain enums with strawberry)
+from api.accounts.mutations import AccountMutations
+from api.accounts.queries import AccountQueries
+from api.catalog.queries import CatalogQueries
+from api.errors import should_mask
+from api.extensions import CsrfGuard, cost_rule
+from api.node import NodeQueries
+from api.orders.mutations import OrderMutations
+from api.orders.queries import OrderQueries
+from api.orders.subscriptions import OrderSubscriptions
+from db.settings import Settings
+
+Query = merge_types("Query", (NodeQueries, AccountQueries, OrderQueries, CatalogQueries))
+Mutation = merge_types("Mutation", (AccountMutations, OrderMutations))
+Subscription = merge_types("Subscription", (OrderSubscriptions,))
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        config=StrawberryConfig(auto_camel_case=True),
+        extensions=[
+            lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+            lambda: MaxTokensLimiter(max_token_count=settings.max_query_tokens),
+            lambda: AddValidationRules(
+                [cost_rule(settings.max_query_cost, settings.max_page_size)]
+            ),
+            CsrfGuard,
+            lambda: MaskErrors(should_mask_error=should_mask),
+        ],
+    )
+
+
+#: For tools that want a module-level schema (strawberry's export-schema, IDE plugins).
+schema = build_schema(Settings(_env_file=None))  # type: ignore[call-arg]
+
+
+def export_sdl() -> str:
+    return schema.as_str() + "\n"

@@ -1,0 +1,56 @@
+"""The long-lived objects a server process holds (built once in the app's lifespan)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from redis.asyncio import Redis
+
+from db.engine import Database
+from db.redis import (
+    RedisLimiter,
+    RedisLoginThrottle,
+    RedisRequestLimiter,
+    RedisSessionDenylist,
+    redis_client,
+)
+from db.settings import Settings
+
+
+@dataclass
+class AppServices:
+    settings: Settings
+    db: Database
+    redis: Redis
+    limiter: RedisLimiter
+    login_throttle: RedisLoginThrottle
+    request_limiter: RedisRequestLimiter
+    denylist: RedisSessionDenylist
+    secret_key: str
+
+    @property
+    def token_ttl(self) -> timedelta:
+        return timedelta(minutes=self.settings.token_ttl_minutes)
+
+    @classmethod
+    def create(
+        cls, settings: Settings, database_url: str, redis_url: str, secret_key: str
+    ) -> AppServices:
+        redis = redis_client(redis_url)
+        limiter = RedisLimiter(redis_url, settings.redis_prefix)
+        return cls(
+            settings=settings,
+            db=Database.connect(database_url, settings),
+            redis=redis,
+            limiter=limiter,
+            login_throttle=RedisLoginThrottle(limiter, settings.login_attempts_per_15min),
+            request_limiter=RedisRequestLimiter(limiter, settings.rate_limit_per_minute),
+            denylist=RedisSessionDenylist(redis, settings.redis_prefix),
+            secret_key=secret_key,
+        )
+
+    async def close(self) -> None:
+        await self.limiter.close()
+        await self.redis.aclose()
+        await self.db.dispose()

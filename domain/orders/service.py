@@ -1,0 +1,264 @@
+"""Order use cases: manual orders (手工单), cancellation, remarks and status changes.
+
+Every status change goes through ``change_status``: the state machine check, an order_history
+row and an outbox event, all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from db.tables import Customer, Order, OrderHistory, OrderLine, OrderRemark
+from db.uow import UnitOfWork
+from domain import audit
+from domain.accounts.model import Actor, Role, Scope
+from domain.errors import DomainError, Duplicate, ErrorCode, Forbidden, InvalidInput, NotFound
+from domain.orders.model import (
+    ORDER_EDIT_ROLES,
+    REMARK_ROLES,
+    ManualOrderDraft,
+    OrderFilter,
+    OrderSort,
+    OrderStatus,
+    check_transition,
+    compute_totals,
+    phone_tail,
+)
+from domain.suppliers.scope import may_see_order, scope_order_filter
+
+MAX_REMARK_LENGTH = 1000
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _require(actor: Actor, roles: frozenset[Role], scope: Scope, what: str) -> None:
+    if actor.role not in roles or not actor.has_scope(scope):
+        raise Forbidden(f"Not allowed to {what}")
+
+
+def order_event(order: Order, **extra: Any) -> dict[str, Any]:
+    """The payload subscribers receive: enough to refresh a board row without a query."""
+    return {
+        "orderId": order.id,
+        "shopId": order.shop_id,
+        "externalId": order.external_id,
+        "status": order.status,
+        "totalFen": order.total_fen,
+        **extra,
+    }
+
+
+async def get_order(uow: UnitOfWork, actor: Actor, order_id: int, *, lock: bool = False) -> Order:
+    order = await uow.orders.get(order_id, for_update=lock)
+    if order is None or not may_see_order(actor, order.supplier_id):
+        raise NotFound("Order not found", field="id")
+    return order
+
+
+async def change_status(
+    uow: UnitOfWork, actor: Actor, order: Order, target: OrderStatus, reason: str = ""
+) -> Order:
+    """Move an order to ``target`` (checked by the state machine) and record why."""
+    current = OrderStatus(order.status)
+    check_transition(current, target)
+    now = _now()
+    await uow.orders.set_status(order, target.value, now)
+    uow.orders.add_history(
+        OrderHistory(
+            org_id=order.org_id,
+            order_id=order.id,  # type: ignore[arg-type]
+            from_status=current.value,
+            to_status=target.value,
+            actor_label=actor.label,
+            actor_user_id=actor.user_id,
+            actor_token_id=actor.token_id,
+            reason=reason,
+            created_at=now,
+        )
+    )
+    assert order.id is not None
+    uow.emit(
+        "order.updated",
+        "Order",
+        order.id,
+        order_event(order, fromStatus=current.value, reason=reason),
+    )
+    return order
+
+
+async def create_manual_order(uow: UnitOfWork, actor: Actor, draft: ManualOrderDraft) -> Order:
+    _require(actor, ORDER_EDIT_ROLES, Scope.ORDERS_WRITE, "create orders")
+    receiver = draft.receiver.validated()
+    totals = compute_totals(draft.lines, draft.shipping_fen)
+
+    if draft.shop_id is not None:
+        shop = await uow.shops.shop(draft.shop_id)
+        if shop is None:
+            raise NotFound("Shop not found", field="shopId")
+    else:
+        shop = await uow.shops.manual_shop() or await uow.shops.add_shop("MANUAL", "手工单")
+    assert shop.id is not None
+
+    skus = await uow.catalog.skus_by_ids([line.sku_id for line in draft.lines])
+    for index, line in enumerate(draft.lines):
+        if line.sku_id not in skus:
+            raise DomainError(
+                "Unknown SKU", field=f"lines.{index}.skuId", code=ErrorCode.UNKNOWN_SKU
+            )
+
+    now = _now()
+    external_id = (draft.external_id or "").strip() or (
+        f"M{now:%Y%m%d%H%M%S}{secrets.randbelow(10_000):04d}"
+    )
+    if len(external_id) > 64:
+        raise InvalidInput("External id is at most 64 characters", field="externalId")
+    if await uow.orders.by_external_id(shop.id, external_id) is not None:
+        raise Duplicate(
+            f"Order {external_id} already exists in this shop", field="externalId"
+        )
+
+    customer_id: int | None = None
+    if draft.buyer_nick and draft.buyer_nick.strip():
+        nick = draft.buyer_nick.strip()
+        customer = await uow.orders.customer_by_nick(shop.channel, nick)
+        if customer is None:
+            customer = await uow.orders.add_customer(
+                Customer(
+                    org_id=actor.org_id,
+                    channel=shop.channel,
+                    nick=nick,
+                    name=receiver.name,
+                    phone=receiver.phone,
+                )
+            )
+        customer_id = customer.id
+
+    order = Order(
+        org_id=actor.org_id,
+        shop_id=shop.id,
+        external_id=external_id,
+        status=OrderStatus.NEW.value,
+        goods_fen=totals.goods_fen,
+        discount_fen=totals.discount_fen,
+        shipping_fen=totals.shipping_fen,
+        total_fen=totals.total_fen,
+        customer_id=customer_id,
+        receiver_name=receiver.name,
+        receiver_phone=receiver.phone,
+        receiver_phone_tail=phone_tail(receiver.phone),
+        receiver_province=receiver.province,
+        receiver_city=receiver.city,
+        receiver_district=receiver.district,
+        receiver_address=receiver.address,
+        buyer_remark=draft.buyer_remark.strip(),
+        seller_remark=draft.seller_remark.strip(),
+        paid_at=draft.paid_at or now,
+        created_at=now,
+        updated_at=now,
+        created_by_user_id=actor.user_id,
+    )
+    lines = [
+        OrderLine(
+            org_id=actor.org_id,
+            order_id=0,
+            sku_id=line.sku_id,
+            quantity=line.quantity,
+            unit_price_fen=line.unit_price_fen,
+            discount_fen=line.discount_fen,
+        )
+        for line in draft.lines
+    ]
+    await uow.orders.add(order, lines)
+    assert order.id is not None
+    uow.orders.add_history(
+        OrderHistory(
+            org_id=actor.org_id,
+            order_id=order.id,
+            from_status=None,
+            to_status=OrderStatus.NEW.value,
+            actor_label=actor.label,
+            actor_user_id=actor.user_id,
+            actor_token_id=actor.token_id,
+            reason="manual order",
+            created_at=now,
+        )
+    )
+    uow.emit("order.created", "Order", order.id, order_event(order, channel=shop.channel))
+    audit.record(
+        uow,
+        actor,
+        "order.create",
+        "Order",
+        order.id,
+        externalId=external_id,
+        totalFen=totals.total_fen,
+        lines=len(lines),
+    )
+    return order
+
+
+async def cancel_order(uow: UnitOfWork, actor: Actor, order_id: int, reason: str) -> Order:
+    _require(actor, ORDER_EDIT_ROLES, Scope.ORDERS_WRITE, "cancel orders")
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("A cancellation reason is required", field="reason")
+    order = await get_order(uow, actor, order_id, lock=True)
+    check_transition(OrderStatus(order.status), OrderStatus.CANCELLED)
+    await change_status(uow, actor, order, OrderStatus.CANCELLED, reason)
+    audit.record(uow, actor, "order.cancel", "Order", order.id, reason=reason)
+    return order
+
+
+async def add_remark(uow: UnitOfWork, actor: Actor, order_id: int, text: str) -> OrderRemark:
+    _require(actor, REMARK_ROLES, Scope.ORDERS_WRITE, "add remarks")
+    text = text.strip()
+    if not text:
+        raise InvalidInput("A remark cannot be empty", field="text")
+    if len(text) > MAX_REMARK_LENGTH:
+        raise InvalidInput(f"A remark is at most {MAX_REMARK_LENGTH} characters", field="text")
+    order = await get_order(uow, actor, order_id)
+    assert order.id is not None
+    remark = OrderRemark(
+        org_id=actor.org_id,
+        order_id=order.id,
+        text=text,
+        author_label=actor.label,
+        author_user_id=actor.user_id,
+    )
+    uow.orders.add_remark(remark)
+    await uow.flush()
+    order.updated_at = _now()
+    await uow.orders.set_status(order, order.status, order.updated_at)
+    uow.emit("order.updated", "Order", order.id, order_event(order, remark=text))
+    audit.record(uow, actor, "order.remark", "Order", order.id, text=text)
+    return remark
+
+
+# -- reading -----------------------------------------------------------------------------------
+def _read_filter(actor: Actor, flt: OrderFilter) -> OrderFilter:
+    if not actor.has_scope(Scope.ORDERS_READ):
+        raise Forbidden("Not allowed to read orders")
+    return scope_order_filter(actor, flt)
+
+
+async def find_orders(
+    uow: UnitOfWork, actor: Actor, flt: OrderFilter, sort: OrderSort, offset: int, limit: int
+) -> Sequence[Order]:
+    return await uow.orders.list(_read_filter(actor, flt), sort, offset, limit)
+
+
+async def count_orders(uow: UnitOfWork, actor: Actor, flt: OrderFilter) -> int:
+    return await uow.orders.count(_read_filter(actor, flt))
+
+
+async def orders_by_ids(uow: UnitOfWork, actor: Actor, ids: Sequence[int]) -> list[Order]:
+    """Orders the actor may see, in the order of ``ids`` (missing ones skipped)."""
+    found = await uow.orders.by_ids(ids)
+    return [
+        found[i] for i in ids if i in found and may_see_order(actor, found[i].supplier_id)
+    ]
