@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 import structlog
@@ -22,6 +22,8 @@ from api.view import OrderflowGraphQL
 from db.embedded import embedded_secret_key, resolve_service_urls
 from db.migrate import ensure_up_to_date
 from db.settings import Settings, get_settings
+from workers.enqueue import JobQueue
+from workers.relay import OutboxRelay
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +48,8 @@ def secret_key_for(settings: Settings) -> str:
 class AppOptions:
     #: Refuse to start on a database with pending migrations (the demo migrates first).
     check_migrations: bool = True
+    #: Publish outbox events from this process (demo mode: no separate worker runs a relay).
+    run_relay: bool = False
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -72,6 +76,20 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
+@asynccontextmanager
+async def _relay(services: AppServices, redis_url: str) -> AsyncIterator[None]:
+    queue = await JobQueue.connect(redis_url, services.settings)
+    relay = OutboxRelay(services.db, services.redis, queue, services.settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop), name="outbox-relay")
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+        await queue.close()
+
+
 def create_app(settings: Settings | None = None, options: AppOptions | None = None) -> Starlette:
     settings = settings or get_settings()
     options = options or AppOptions()
@@ -81,14 +99,15 @@ def create_app(settings: Settings | None = None, options: AppOptions | None = No
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         urls = resolve_service_urls(settings)
         services = AppServices.create(settings, urls.database_url, urls.redis_url, secret_key)
-        try:
+        async with AsyncExitStack() as stack:
+            stack.push_async_callback(services.close)
             if options.check_migrations:
                 await ensure_up_to_date(services.db.engine)
+            if options.run_relay:
+                await stack.enter_async_context(_relay(services, urls.redis_url))
             app.state.services = services
             log.info("server.ready", environment=settings.environment)
             yield
-        finally:
-            await services.close()
 
     graphql = OrderflowGraphQL(
         build_schema(settings),

@@ -14,6 +14,9 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLInterfaceType,
+    GraphQLNamedType,
+    GraphQLObjectType,
     InlineFragmentNode,
     IntValueNode,
     OperationDefinitionNode,
@@ -21,6 +24,9 @@ from graphql import (
     ValidationContext,
     ValidationRule,
     VariableNode,
+    get_named_type,
+    get_nullable_type,
+    is_list_type,
 )
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
@@ -31,9 +37,17 @@ from domain.errors import ErrorCode
 
 #: A connection without ``first``/``last`` returns this many nodes (see api/pagination.py).
 DEFAULT_PAGE = 20
+#: What a plain list field (an order's lines, a product's SKUs) is assumed to hold.
+LIST_ESTIMATE = 10
 
 
 def cost_rule(max_cost: int, max_page: int) -> type[ValidationRule]:
+    """Cost = every field 1, times the size of each list it sits in.
+
+    Connections count ``first``/``last`` (a variable counts as the largest page); a connection's
+    own ``edges``/``nodes`` are not counted twice; other list fields count ``LIST_ESTIMATE``.
+    """
+
     class QueryCostRule(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
@@ -43,24 +57,9 @@ def cost_rule(max_cost: int, max_page: int) -> type[ValidationRule]:
                 if isinstance(d, FragmentDefinitionNode)
             }
 
-        def _multiplier(self, node: FieldNode) -> int:
-            names = {arg.name.value: arg.value for arg in node.arguments or ()}
-            for key in ("first", "last"):
-                value = names.get(key)
-                if isinstance(value, IntValueNode):
-                    return max(1, int(value.value))
-                if isinstance(value, VariableNode):
-                    return max_page
-            return DEFAULT_PAGE if node.selection_set and "edges" in self._child_names(node) else 1
-
-        def _child_names(self, node: FieldNode) -> set[str]:
-            return {
-                s.name.value
-                for s in self._fields(node.selection_set)
-                if isinstance(s, FieldNode)
-            }
-
-        def _fields(self, selection_set: SelectionSetNode | None, seen: frozenset[str] = frozenset()) -> Iterator[FieldNode]:
+        def _fields(
+            self, selection_set: SelectionSetNode | None, seen: frozenset[str] = frozenset()
+        ) -> Iterator[FieldNode]:
             if selection_set is None:
                 return
             for selection in selection_set.selections:
@@ -74,17 +73,46 @@ def cost_rule(max_cost: int, max_page: int) -> type[ValidationRule]:
                     if fragment is not None and name not in seen:
                         yield from self._fields(fragment.selection_set, seen | {name})
 
-        def _cost(self, selection_set: SelectionSetNode | None, depth: int = 0) -> int:
-            if depth > 50:
+        @staticmethod
+        def _multiplier(node: FieldNode, parent: GraphQLNamedType, field_type: Any) -> int:
+            arguments = {arg.name.value: arg.value for arg in node.arguments or ()}
+            for key in ("first", "last"):
+                value = arguments.get(key)
+                if isinstance(value, IntValueNode):
+                    return max(1, int(value.value))
+                if isinstance(value, VariableNode):
+                    return max_page
+            named = get_named_type(field_type)
+            if named is not None and named.name.endswith("Connection"):
+                return DEFAULT_PAGE
+            if parent.name.endswith("Connection"):
+                return 1  # edges / nodes: the connection already counted its page
+            return LIST_ESTIMATE if is_list_type(get_nullable_type(field_type)) else 1
+
+        def _cost(self, selection_set: SelectionSetNode | None, parent: Any, depth: int) -> int:
+            if depth > 64:
                 return max_cost + 1  # the depth limiter reports it; do not recurse forever
             total = 0
             for node in self._fields(selection_set):
-                child = self._cost(node.selection_set, depth + 1) if node.selection_set else 0
-                total += 1 + self._multiplier(node) * child
+                field_def = (
+                    parent.fields.get(node.name.value)
+                    if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType)
+                    else None
+                )
+                if field_def is None:
+                    total += 1  # __typename, or a field the validator reports anyway
+                    continue
+                child = (
+                    self._cost(node.selection_set, get_named_type(field_def.type), depth + 1)
+                    if node.selection_set
+                    else 0
+                )
+                total += 1 + self._multiplier(node, parent, field_def.type) * child
             return total
 
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-            cost = self._cost(node.selection_set)
+            root = self.context.schema.get_root_type(node.operation)
+            cost = self._cost(node.selection_set, root, 0)
             if cost > max_cost:
                 self.report_error(
                     GraphQLError(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from limits import RateLimitItemPerMinute, parse
+from limits import RateLimitItem, RateLimitItemPerMinute, parse
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import Redis
@@ -36,25 +36,34 @@ class RedisLimiter:
             await client.aclose()
 
 
+#: A whole office signs in from one address: an IP may fail this many times more than an account.
+IP_ALLOWANCE_FACTOR = 10
+
+
 class RedisLoginThrottle:
-    """At most ``attempts`` failed sign-ins per 15 minutes per key (account, IP)."""
+    """At most ``attempts`` failed sign-ins per 15 minutes per account (``account:`` keys), and
+    ten times that per client address (``ip:`` keys)."""
 
     def __init__(self, limiter: RedisLimiter, attempts: int) -> None:
         self._limiter = limiter.limiter
-        self._item = parse(f"{attempts}/15 minutes")
+        self._account = parse(f"{attempts}/15 minutes")
+        self._ip = parse(f"{attempts * IP_ALLOWANCE_FACTOR}/15 minutes")
+
+    def _item(self, key: str) -> RateLimitItem:
+        return self._ip if key.startswith("ip:") else self._account
 
     async def is_blocked(self, *keys: str) -> bool:
         for key in keys:
-            if not await self._limiter.test(self._item, "login", key):
+            if not await self._limiter.test(self._item(key), "login", key):
                 return True
         return False
 
     async def record_failure(self, *keys: str) -> None:
         for key in keys:
-            await self._limiter.hit(self._item, "login", key)
+            await self._limiter.hit(self._item(key), "login", key)
 
     async def reset(self, key: str) -> None:
-        await self._limiter.clear(self._item, "login", key)
+        await self._limiter.clear(self._item(key), "login", key)
 
 
 class RedisRequestLimiter:

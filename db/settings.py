@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     )
     max_page_size: int = Field(default=100, ge=1, description="Largest `first`/`last`.")
     max_query_depth: int = Field(default=12, ge=2, description="Deepest GraphQL query.")
-    max_query_cost: int = Field(default=50_000, ge=100, description="Largest query cost.")
+    max_query_cost: int = Field(default=20_000, ge=100, description="Largest query cost.")
     max_query_tokens: int = Field(default=5_000, ge=100, description="Largest query in tokens.")
     max_aliases: int = Field(default=30, ge=1, description="Most aliases in one query.")
     rate_limit_per_minute: int = Field(

@@ -40,6 +40,8 @@ def issue_session_token(
         "org": org_id,
         "ver": token_version,
         "iat": int(now.timestamp()),
+        # Unique per sign-in, so logging out one session never ends another.
+        "jti": secrets.token_hex(8),
         "exp": int(expires.timestamp()),
     }
     return jwt.encode(payload, secret, algorithm="HS256"), expires
