@@ -297,3 +297,7 @@ def _print_banner(summary: object, host: str, port: int) -> None:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -56,9 +56,9 @@ class Settings(BaseSettings):
         default=600, ge=1, description="GraphQL requests a minute per token/user/IP."
     )
     login_attempts_per_15min: int = Field(
-        default=10, ge=1, description="Failed logins allowed per account and per IP."
+        default=10, ge=1, description="Failed sign-ins per account per 15 min (an IP gets 10x)."
     )
-    signup_enabled: bool = Field(default=False, description="Expose the signUp mutation.")
+    signup_enabled: bool = Field(default=False, description="Let signUp create organisations.")
     log_format: Literal["json", "console"] = Field(default="console", description="Log output.")
     log_level: str = Field(default="INFO", description="Log level.")
     db_pool_size: int = Field(default=10, ge=1, description="SQLAlchemy pool size per process.")
