@@ -5,6 +5,15 @@ from sqlmodel import SQLModel
 from db.tables.accounts import ApiToken, Organization, RoleRow, Supplier, User
 from db.tables.catalog import Product, Sku
 from db.tables.events import AuditEntry, OutboxEvent
+from db.tables.inventory import (
+    Backorder,
+    Bin,
+    Reservation,
+    ShopStockPolicyRow,
+    Stock,
+    StockLedgerEntry,
+    Zone,
+)
 from db.tables.orders import Customer, Order, OrderHistory, OrderLine, OrderRemark
 from db.tables.shops import Shop, Warehouse
 
@@ -13,6 +22,8 @@ metadata = SQLModel.metadata
 __all__ = [
     "ApiToken",
     "AuditEntry",
+    "Backorder",
+    "Bin",
     "Customer",
     "Order",
     "OrderHistory",
@@ -21,11 +32,16 @@ __all__ = [
     "Organization",
     "OutboxEvent",
     "Product",
+    "Reservation",
     "RoleRow",
     "Shop",
+    "ShopStockPolicyRow",
     "Sku",
+    "Stock",
+    "StockLedgerEntry",
     "Supplier",
     "User",
     "Warehouse",
+    "Zone",
     "metadata",
 ]
