@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,4 +129,5 @@ def install_sigterm_handler() -> None:
     def _raise(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, _raise)
+    if threading.current_thread() is threading.main_thread():  # signals reach only that one
+        signal.signal(signal.SIGTERM, _raise)
