@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from api.ids import to_global_id
 from db.engine import Database
 from db.tables import Customer
@@ -91,3 +93,17 @@ async def test_health_endpoints(client: GraphQLClient) -> None:
     ready = await client.http.get("/readyz")
     assert ready.status_code == 200
     assert ready.json() == {"status": "ready", "database": True, "redis": True}
+
+
+async def test_unexpected_errors_are_masked(
+    client: GraphQLClient, seller: Seller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from domain.orders import service
+
+    async def broken(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("password=hunter2 leaked in a stack trace")
+
+    monkeypatch.setattr(service, "count_orders", broken)
+    body = await client.gql("{ orders { totalCount } }", token=client.token_for(seller))
+    assert body["errors"][0]["message"] == "Unexpected error."
+    assert "hunter2" not in str(body)
