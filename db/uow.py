@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.engine import APP_ROLE, Database
 from db.repositories.accounts import AccountRepository
 from db.repositories.catalog import CatalogRepository
+from db.repositories.demo import DemoRepository
 from db.repositories.events import EventRepository
 from db.repositories.orders import OrderRepository
 from db.repositories.shops import ShopRepository
@@ -101,6 +102,10 @@ class UnitOfWork:
     @property
     def orders(self) -> OrderRepository:
         return OrderRepository(self.session, self._scoped_org())
+
+    @property
+    def demo(self) -> DemoRepository:
+        return DemoRepository(self.session, self._scoped_org())
 
     @property
     def events(self) -> EventRepository:
