@@ -616,13 +616,17 @@ class _Planner:
             return None, RISK_ACTOR, rng.choice(HOLD_REASONS)
         if frm is S.HELD:
             return Role.MANAGER, "", rng.choice(("主管审核通过", "已与买家确认收货地址"))
+        supplier = self.profile.supplier_name
         if to is S.BACKORDERED:
+            if drop_ship:  # the supplier's stock, not ours
+                return None, SYSTEM_ACTOR, f"{supplier}缺货, 等待供应商补货"
             return None, SYSTEM_ACTOR, f"{warehouse.name}库存不足, 等待补货"
         if to is S.RESERVED:
+            if drop_ship:
+                again = "已补货, 重新" if frm is S.BACKORDERED else "代发订单, 已"
+                return None, SYSTEM_ACTOR, f"{again}推送给{supplier}"
             if frm is S.BACKORDERED:
                 return None, SYSTEM_ACTOR, f"补货入库, 自动占用{warehouse.name}库存"
-            if drop_ship:
-                return None, SYSTEM_ACTOR, f"代发订单, 已推送给{self.profile.supplier_name}"
             return None, SYSTEM_ACTOR, f"自动占用{warehouse.name}库存"
         if to is S.IN_WAVE:
             local = at.astimezone(BEIJING)

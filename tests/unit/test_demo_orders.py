@@ -11,6 +11,7 @@ from itertools import pairwise
 
 import pytest
 
+from domain.accounts.model import Role
 from domain.demo import geo
 from domain.demo.orders import (
     PHONE_RE,
@@ -156,3 +157,14 @@ def test_default_size_spreads_over_every_status_and_channel() -> None:
     assert any(o.drop_ship for o in plan.orders.orders)
     assert any(o.buyer_remark for o in plan.orders.orders)
     assert any(o.lines[0].discount_fen for o in plan.orders.orders)
+
+
+def test_drop_ship_histories_speak_of_the_supplier_not_our_warehouse() -> None:
+    plan = _plan("demo", 2000, 2026)
+    dropped = [o for o in plan.orders.orders if o.drop_ship]
+    assert dropped
+    for order in dropped:
+        for step in order.history:
+            assert "仓" not in step.reason, step.reason
+        shipped = [s for s in order.history if s.to_status is OrderStatus.SHIPPED]
+        assert all(s.actor_role is Role.SUPPLIER for s in shipped)
