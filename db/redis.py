@@ -14,7 +14,8 @@ from redis.asyncio import Redis
 
 
 def redis_client(url: str) -> Redis:
-    return Redis.from_url(url)
+    client: Redis = Redis.from_url(url)  # redis-py leaves from_url's return type unannotated
+    return client
 
 
 def _limits_url(url: str) -> str:

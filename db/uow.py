@@ -8,7 +8,7 @@ look-ups, the outbox relay, the CLI's org creation) runs without that scope, on 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -152,5 +152,5 @@ class UnitOfWork:
             )
         )
 
-    async def flush(self, objects: Iterable[Any] | None = None) -> None:
+    async def flush(self, objects: Sequence[Any] | None = None) -> None:
         await self.session.flush(objects)

@@ -22,7 +22,7 @@ class Repository:
         )
         return int(total or 0)
 
-    async def _page(self, stmt: Select[tuple[T]], offset: int, limit: int) -> Sequence[T]:
+    async def _page(self, stmt: Select[T], offset: int, limit: int) -> Sequence[T]:
         result = await self.session.scalars(stmt.offset(offset).limit(limit))
         return result.all()
 

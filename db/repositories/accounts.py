@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from db.tables import ApiToken, Organization, RoleRow, Supplier, User
 
@@ -26,7 +27,7 @@ class AccountRepository:
 
     # organisations ----------------------------------------------------------------------------
     async def org_by_slug(self, slug: str) -> Organization | None:
-        return await self.session.scalar(select(Organization).where(Organization.slug == slug))
+        return await self.session.scalar(select(Organization).where(col(Organization.slug) == slug))
 
     async def org_by_id(self, org_id: int) -> Organization | None:
         return await self.session.get(Organization, org_id)
@@ -38,44 +39,46 @@ class AccountRepository:
         return org
 
     async def roles(self) -> Sequence[RoleRow]:
-        return (await self.session.scalars(select(RoleRow).order_by(RoleRow.code))).all()
+        return (await self.session.scalars(select(RoleRow).order_by(col(RoleRow.code)))).all()
 
     # users -------------------------------------------------------------------------------------
     async def user_by_username(self, org_id: int, username: str) -> User | None:
         return await self.session.scalar(
-            select(User).where(User.org_id == org_id, func.lower(User.username) == username.lower())
+            select(User).where(
+                col(User.org_id) == org_id, func.lower(User.username) == username.lower()
+            )
         )
 
     async def user(self, user_id: int, *, for_update: bool = False) -> User | None:
-        stmt = select(User).where(User.id == user_id, User.org_id == self._org())
+        stmt = select(User).where(col(User.id) == user_id, col(User.org_id) == self._org())
         if for_update:
             stmt = stmt.with_for_update()
         return await self.session.scalar(stmt)
 
     async def user_for_auth(self, org_id: int, user_id: int) -> User | None:
         return await self.session.scalar(
-            select(User).where(User.id == user_id, User.org_id == org_id)
+            select(User).where(col(User.id) == user_id, col(User.org_id) == org_id)
         )
 
     async def users_by_ids(self, ids: Sequence[int]) -> dict[int, User]:
         if not ids:
             return {}
         rows = await self.session.scalars(
-            select(User).where(User.id.in_(set(ids)), User.org_id == self._org())  # type: ignore[union-attr]
+            select(User).where(col(User.id).in_(set(ids)), col(User.org_id) == self._org())
         )
         return {row.id: row for row in rows if row.id is not None}
 
-    def users_query(self, role: str | None, search: str | None):  # type: ignore[no-untyped-def]
-        stmt = select(User).where(User.org_id == self._org())
+    def users_query(self, role: str | None, search: str | None) -> Select[User]:
+        stmt = select(User).where(col(User.org_id) == self._org())
         if role:
-            stmt = stmt.where(User.role == role)
+            stmt = stmt.where(col(User.role) == role)
         if search:
             pattern = f"%{search.lower()}%"
             stmt = stmt.where(
                 func.lower(User.username).like(pattern)
                 | func.lower(User.display_name).like(pattern)
             )
-        return stmt.order_by(User.username, User.id)
+        return stmt.order_by(col(User.username), col(User.id))
 
     async def list_users(
         self, *, role: str | None, search: str | None, offset: int, limit: int
@@ -94,17 +97,21 @@ class AccountRepository:
         return user
 
     async def touch_login(self, user_id: int, at: datetime) -> None:
-        await self.session.execute(update(User).where(User.id == user_id).values(last_login_at=at))
+        await self.session.execute(
+            update(User).where(col(User.id) == user_id).values(last_login_at=at)
+        )
 
     # suppliers ---------------------------------------------------------------------------------
     async def supplier(self, supplier_id: int) -> Supplier | None:
         return await self.session.scalar(
-            select(Supplier).where(Supplier.id == supplier_id, Supplier.org_id == self._org())
+            select(Supplier).where(
+                col(Supplier.id) == supplier_id, col(Supplier.org_id) == self._org()
+            )
         )
 
     async def supplier_by_name(self, name: str) -> Supplier | None:
         return await self.session.scalar(
-            select(Supplier).where(Supplier.name == name, Supplier.org_id == self._org())
+            select(Supplier).where(col(Supplier.name) == name, col(Supplier.org_id) == self._org())
         )
 
     async def add_supplier(self, name: str) -> Supplier:
@@ -115,19 +122,21 @@ class AccountRepository:
 
     # API tokens --------------------------------------------------------------------------------
     async def token_by_prefix(self, prefix: str) -> ApiToken | None:
-        return await self.session.scalar(select(ApiToken).where(ApiToken.prefix == prefix))
+        return await self.session.scalar(select(ApiToken).where(col(ApiToken.prefix) == prefix))
 
     async def token(self, token_id: int) -> ApiToken | None:
         return await self.session.scalar(
-            select(ApiToken).where(ApiToken.id == token_id, ApiToken.org_id == self._org())
+            select(ApiToken).where(
+                col(ApiToken.id) == token_id, col(ApiToken.org_id) == self._org()
+            )
         )
 
     async def tokens(self) -> Sequence[ApiToken]:
         return (
             await self.session.scalars(
                 select(ApiToken)
-                .where(ApiToken.org_id == self._org())
-                .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())  # type: ignore[attr-defined]
+                .where(col(ApiToken.org_id) == self._org())
+                .order_by(col(ApiToken.created_at).desc(), col(ApiToken.id).desc())
             )
         ).all()
 
@@ -138,5 +147,5 @@ class AccountRepository:
 
     async def touch_token(self, token_id: int, at: datetime) -> None:
         await self.session.execute(
-            update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=at)
+            update(ApiToken).where(col(ApiToken.id) == token_id).values(last_used_at=at)
         )

@@ -6,23 +6,24 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from sqlalchemy import Select, func, or_, select
+from sqlmodel import col
 
 from db.repositories._base import Repository
 from db.tables import Product, Sku
 
 
 class CatalogRepository(Repository):
-    def _products(self, category: str | None, search: str | None) -> Select[tuple[Product]]:
-        stmt = select(Product).where(Product.org_id == self.org_id)
+    def _products(self, category: str | None, search: str | None) -> Select[Product]:
+        stmt = select(Product).where(col(Product.org_id) == self.org_id)
         if category:
-            stmt = stmt.where(Product.category == category)
+            stmt = stmt.where(col(Product.category) == category)
         if search:
             pattern = f"%{search.lower()}%"
             sku_match = (
-                select(Sku.product_id)
+                select(col(Sku.product_id))
                 .where(
-                    Sku.org_id == self.org_id,
-                    or_(func.lower(Sku.code).like(pattern), Sku.barcode == search),
+                    col(Sku.org_id) == self.org_id,
+                    or_(func.lower(Sku.code).like(pattern), col(Sku.barcode) == search),
                 )
                 .scalar_subquery()
             )
@@ -30,10 +31,10 @@ class CatalogRepository(Repository):
                 or_(
                     func.lower(Product.name).like(pattern),
                     func.lower(Product.code).like(pattern),
-                    Product.id.in_(sku_match),  # type: ignore[union-attr]
+                    col(Product.id).in_(sku_match),
                 )
             )
-        return stmt.order_by(Product.code, Product.id)
+        return stmt.order_by(col(Product.code), col(Product.id))
 
     async def list_products(
         self, category: str | None, search: str | None, offset: int, limit: int
@@ -53,7 +54,7 @@ class CatalogRepository(Repository):
         if not codes:
             return {}
         rows = await self.session.scalars(
-            select(Sku).where(Sku.org_id == self.org_id, Sku.code.in_(set(codes)))  # type: ignore[attr-defined]
+            select(Sku).where(col(Sku.org_id) == self.org_id, col(Sku.code).in_(set(codes)))
         )
         return {row.code: row for row in rows}
 
@@ -62,8 +63,8 @@ class CatalogRepository(Repository):
         if product_ids:
             rows = await self.session.scalars(
                 select(Sku)
-                .where(Sku.org_id == self.org_id, Sku.product_id.in_(set(product_ids)))  # type: ignore[attr-defined]
-                .order_by(Sku.code)
+                .where(col(Sku.org_id) == self.org_id, col(Sku.product_id).in_(set(product_ids)))
+                .order_by(col(Sku.code))
             )
             for row in rows:
                 grouped[row.product_id].append(row)

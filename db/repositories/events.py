@@ -34,8 +34,8 @@ class EventRepository:
         """
         stmt = (
             select(OutboxEvent)
-            .where(OutboxEvent.published_at.is_(None))  # type: ignore[union-attr]
-            .order_by(OutboxEvent.id)
+            .where(col(OutboxEvent.published_at).is_(None))
+            .order_by(col(OutboxEvent.id))
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
@@ -44,7 +44,7 @@ class EventRepository:
     async def mark_published(self, ids: Sequence[int], at: datetime) -> None:
         if ids:
             await self.session.execute(
-                update(OutboxEvent).where(OutboxEvent.id.in_(ids)).values(published_at=at)  # type: ignore[union-attr]
+                update(OutboxEvent).where(col(OutboxEvent.id).in_(ids)).values(published_at=at)
             )
 
     async def delete_published_before(self, cutoff: datetime, limit: int) -> int:
@@ -68,8 +68,8 @@ class EventRepository:
     async def audit_entries(self, org_id: int, limit: int) -> Sequence[AuditEntry]:
         stmt = (
             select(AuditEntry)
-            .where(AuditEntry.org_id == org_id)
-            .order_by(AuditEntry.id.desc())  # type: ignore[union-attr]
+            .where(col(AuditEntry.org_id) == org_id)
+            .order_by(col(AuditEntry.id).desc())
             .limit(limit)
         )
         return (await self.session.scalars(stmt)).all()

@@ -2,65 +2,67 @@
 
 from __future__ import annotations
 
+import builtins
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select, update
+from sqlmodel import col
 
 from db.repositories._base import Repository
 from db.tables import Customer, Order, OrderHistory, OrderLine, OrderRemark, Shop
 from domain.orders.model import OrderFilter, OrderSort
 
 _SORTS: dict[OrderSort, tuple[Any, ...]] = {
-    OrderSort.CREATED_DESC: (Order.created_at.desc(), Order.id.desc()),  # type: ignore[attr-defined,union-attr]
-    OrderSort.CREATED_ASC: (Order.created_at.asc(), Order.id.asc()),  # type: ignore[attr-defined,union-attr]
-    OrderSort.PAID_DESC: (Order.paid_at.desc().nulls_last(), Order.id.desc()),  # type: ignore[union-attr]
-    OrderSort.PAID_ASC: (Order.paid_at.asc().nulls_last(), Order.id.asc()),  # type: ignore[union-attr]
-    OrderSort.TOTAL_DESC: (Order.total_fen.desc(), Order.id.desc()),  # type: ignore[attr-defined,union-attr]
-    OrderSort.TOTAL_ASC: (Order.total_fen.asc(), Order.id.asc()),  # type: ignore[attr-defined,union-attr]
+    OrderSort.CREATED_DESC: (col(Order.created_at).desc(), col(Order.id).desc()),
+    OrderSort.CREATED_ASC: (col(Order.created_at).asc(), col(Order.id).asc()),
+    OrderSort.PAID_DESC: (col(Order.paid_at).desc().nulls_last(), col(Order.id).desc()),
+    OrderSort.PAID_ASC: (col(Order.paid_at).asc().nulls_last(), col(Order.id).asc()),
+    OrderSort.TOTAL_DESC: (col(Order.total_fen).desc(), col(Order.id).desc()),
+    OrderSort.TOTAL_ASC: (col(Order.total_fen).asc(), col(Order.id).asc()),
 }
 
 
 class OrderRepository(Repository):
-    def _filtered(self, flt: OrderFilter) -> Select[tuple[Order]]:
-        stmt = select(Order).where(Order.org_id == self.org_id)
+    def _filtered(self, flt: OrderFilter) -> Select[Order]:
+        stmt = select(Order).where(col(Order.org_id) == self.org_id)
         conditions: list[Any] = []
         if flt.order_ids is not None:
-            conditions.append(Order.id.in_(flt.order_ids))  # type: ignore[union-attr]
+            conditions.append(col(Order.id).in_(flt.order_ids))
         if flt.supplier_id is not None:
-            conditions.append(Order.supplier_id == flt.supplier_id)
+            conditions.append(col(Order.supplier_id) == flt.supplier_id)
         if flt.statuses:
-            conditions.append(Order.status.in_([s.value for s in flt.statuses]))  # type: ignore[attr-defined]
+            conditions.append(col(Order.status).in_([s.value for s in flt.statuses]))
         if flt.shop_ids:
-            conditions.append(Order.shop_id.in_(flt.shop_ids))  # type: ignore[attr-defined]
+            conditions.append(col(Order.shop_id).in_(flt.shop_ids))
         if flt.channels:
             conditions.append(
-                Order.shop_id.in_(  # type: ignore[attr-defined]
-                    select(Shop.id).where(
-                        Shop.org_id == self.org_id, Shop.channel.in_(flt.channels)
-                    )  # type: ignore[attr-defined]
+                col(Order.shop_id).in_(
+                    select(col(Shop.id)).where(
+                        col(Shop.org_id) == self.org_id, col(Shop.channel).in_(flt.channels)
+                    )
                 )
             )
         if flt.created_from is not None:
-            conditions.append(Order.created_at >= flt.created_from)
+            conditions.append(col(Order.created_at) >= flt.created_from)
         if flt.created_to is not None:
-            conditions.append(Order.created_at < flt.created_to)
+            conditions.append(col(Order.created_at) < flt.created_to)
         if flt.paid_from is not None:
-            conditions.append(Order.paid_at >= flt.paid_from)  # type: ignore[operator]
+            conditions.append(col(Order.paid_at) >= flt.paid_from)
         if flt.paid_to is not None:
-            conditions.append(Order.paid_at < flt.paid_to)  # type: ignore[operator]
+            conditions.append(col(Order.paid_at) < flt.paid_to)
         if flt.search:
             term = flt.search.strip()
             like = f"%{term}%"
             options: list[Any] = [
-                Order.external_id == term,
-                Order.external_id.like(like),  # type: ignore[attr-defined]
-                Order.receiver_name.like(like),  # type: ignore[attr-defined]
+                col(Order.external_id) == term,
+                col(Order.external_id).like(like),
+                col(Order.receiver_name).like(like),
             ]
             if term.isdigit() and len(term) == 4:
-                options.append(Order.receiver_phone_tail == term)
+                options.append(col(Order.receiver_phone_tail) == term)
             conditions.append(or_(*options))
         if conditions:
             stmt = stmt.where(and_(*conditions))
@@ -78,7 +80,7 @@ class OrderRepository(Repository):
         return await self._by_ids(Order, ids)
 
     async def get(self, order_id: int, *, for_update: bool = False) -> Order | None:
-        stmt = select(Order).where(Order.id == order_id, Order.org_id == self.org_id)
+        stmt = select(Order).where(col(Order.id) == order_id, col(Order.org_id) == self.org_id)
         if for_update:
             stmt = stmt.with_for_update()
         return await self.session.scalar(stmt)
@@ -86,9 +88,9 @@ class OrderRepository(Repository):
     async def by_external_id(self, shop_id: int, external_id: str) -> Order | None:
         return await self.session.scalar(
             select(Order).where(
-                Order.org_id == self.org_id,
-                Order.shop_id == shop_id,
-                Order.external_id == external_id,
+                col(Order.org_id) == self.org_id,
+                col(Order.shop_id) == shop_id,
+                col(Order.external_id) == external_id,
             )
         )
 
@@ -105,49 +107,52 @@ class OrderRepository(Repository):
     async def set_status(self, order: Order, status: str, at: datetime) -> None:
         await self.session.execute(
             update(Order)
-            .where(Order.id == order.id, Order.org_id == self.org_id)
+            .where(col(Order.id) == order.id, col(Order.org_id) == self.org_id)
             .values(status=status, updated_at=at)
         )
         order.status = status
         order.updated_at = at
 
-    async def lines_for(self, order_ids: Sequence[int]) -> dict[int, list[OrderLine]]:
+    async def lines_for(self, order_ids: Sequence[int]) -> dict[int, builtins.list[OrderLine]]:
         grouped: dict[int, list[OrderLine]] = defaultdict(list)
         if order_ids:
             rows = await self.session.scalars(
                 select(OrderLine)
-                .where(OrderLine.org_id == self.org_id, OrderLine.order_id.in_(set(order_ids)))  # type: ignore[attr-defined]
-                .order_by(OrderLine.order_id, OrderLine.id)
+                .where(
+                    col(OrderLine.org_id) == self.org_id,
+                    col(OrderLine.order_id).in_(set(order_ids)),
+                )
+                .order_by(col(OrderLine.order_id), col(OrderLine.id))
             )
             for row in rows:
                 grouped[row.order_id].append(row)
         return grouped
 
-    async def history_for(self, order_ids: Sequence[int]) -> dict[int, list[OrderHistory]]:
+    async def history_for(self, order_ids: Sequence[int]) -> dict[int, builtins.list[OrderHistory]]:
         grouped: dict[int, list[OrderHistory]] = defaultdict(list)
         if order_ids:
             rows = await self.session.scalars(
                 select(OrderHistory)
                 .where(
-                    OrderHistory.org_id == self.org_id,
-                    OrderHistory.order_id.in_(set(order_ids)),  # type: ignore[attr-defined]
+                    col(OrderHistory.org_id) == self.org_id,
+                    col(OrderHistory.order_id).in_(set(order_ids)),
                 )
-                .order_by(OrderHistory.order_id, OrderHistory.id)
+                .order_by(col(OrderHistory.order_id), col(OrderHistory.id))
             )
             for row in rows:
                 grouped[row.order_id].append(row)
         return grouped
 
-    async def remarks_for(self, order_ids: Sequence[int]) -> dict[int, list[OrderRemark]]:
+    async def remarks_for(self, order_ids: Sequence[int]) -> dict[int, builtins.list[OrderRemark]]:
         grouped: dict[int, list[OrderRemark]] = defaultdict(list)
         if order_ids:
             rows = await self.session.scalars(
                 select(OrderRemark)
                 .where(
-                    OrderRemark.org_id == self.org_id,
-                    OrderRemark.order_id.in_(set(order_ids)),  # type: ignore[attr-defined]
+                    col(OrderRemark.org_id) == self.org_id,
+                    col(OrderRemark.order_id).in_(set(order_ids)),
                 )
-                .order_by(OrderRemark.order_id, OrderRemark.id)
+                .order_by(col(OrderRemark.order_id), col(OrderRemark.id))
             )
             for row in rows:
                 grouped[row.order_id].append(row)
@@ -165,7 +170,9 @@ class OrderRepository(Repository):
     async def customer_by_nick(self, channel: str, nick: str) -> Customer | None:
         return await self.session.scalar(
             select(Customer).where(
-                Customer.org_id == self.org_id, Customer.channel == channel, Customer.nick == nick
+                col(Customer.org_id) == self.org_id,
+                col(Customer.channel) == channel,
+                col(Customer.nick) == nick,
             )
         )
 
@@ -176,8 +183,8 @@ class OrderRepository(Repository):
 
     async def count_by_status(self) -> dict[str, int]:
         rows = await self.session.execute(
-            select(Order.status, func.count())
-            .where(Order.org_id == self.org_id)
-            .group_by(Order.status)
+            select(col(Order.status), func.count())
+            .where(col(Order.org_id) == self.org_id)
+            .group_by(col(Order.status))
         )
         return {status: int(n) for status, n in rows.all()}

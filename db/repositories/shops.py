@@ -6,17 +6,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Select, func, select
+from sqlmodel import col
 
 from db.repositories._base import Repository
 from db.tables import Shop, Warehouse
 
 
 class ShopRepository(Repository):
-    def _shops(self, channel: str | None) -> Select[tuple[Shop]]:
-        stmt = select(Shop).where(Shop.org_id == self.org_id)
+    def _shops(self, channel: str | None) -> Select[Shop]:
+        stmt = select(Shop).where(col(Shop.org_id) == self.org_id)
         if channel:
-            stmt = stmt.where(Shop.channel == channel)
-        return stmt.order_by(Shop.channel, Shop.name, Shop.id)
+            stmt = stmt.where(col(Shop.channel) == channel)
+        return stmt.order_by(col(Shop.channel), col(Shop.name), col(Shop.id))
 
     async def list_shops(self, channel: str | None, offset: int, limit: int) -> Sequence[Shop]:
         return await self._page(self._shops(channel), offset, limit)
@@ -39,11 +40,11 @@ class ShopRepository(Repository):
         await self.session.flush()
         return shop
 
-    def _warehouses(self, active: bool | None) -> Select[tuple[Warehouse]]:
-        stmt = select(Warehouse).where(Warehouse.org_id == self.org_id)
+    def _warehouses(self, active: bool | None) -> Select[Warehouse]:
+        stmt = select(Warehouse).where(col(Warehouse.org_id) == self.org_id)
         if active is not None:
-            stmt = stmt.where(Warehouse.is_active == active)
-        return stmt.order_by(Warehouse.priority, Warehouse.code, Warehouse.id)
+            stmt = stmt.where(col(Warehouse.is_active) == active)
+        return stmt.order_by(col(Warehouse.priority), col(Warehouse.code), col(Warehouse.id))
 
     async def list_warehouses(
         self, active: bool | None, offset: int, limit: int
@@ -65,7 +66,7 @@ class ShopRepository(Repository):
     async def count_all(self) -> int:
         return int(
             await self.session.scalar(
-                select(func.count()).select_from(Shop).where(Shop.org_id == self.org_id)
+                select(func.count()).select_from(Shop).where(col(Shop.org_id) == self.org_id)
             )
             or 0
         )

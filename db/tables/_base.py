@@ -40,14 +40,14 @@ def fk_field(target: str, *, nullable: bool = False, ondelete: str | None = None
 def created_field() -> Any:
     return Field(
         default_factory=utcnow,
-        sa_type=DateTime(timezone=True),  # type: ignore[call-overload]
+        sa_type=DateTime(timezone=True),
         sa_column_kwargs={"server_default": func.now()},
         nullable=False,
     )
 
 
 def time_field(*, nullable: bool = True) -> Any:
-    return Field(default=None, sa_type=DateTime(timezone=True), nullable=nullable)  # type: ignore[call-overload]
+    return Field(default=None, sa_type=DateTime(timezone=True), nullable=nullable)
 
 
 def check_in(column: str, values: Any) -> str:
