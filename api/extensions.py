@@ -129,7 +129,7 @@ def cost_rule(max_cost: int, max_page: int) -> type[ValidationRule]:
 class CsrfGuard(SchemaExtension):
     """Cookie-authenticated mutations must carry the CSRF header (double-submit)."""
 
-    async def on_execute(self) -> Any:  # type: ignore[override]
+    async def on_execute(self) -> Any:
         context = self.execution_context.context
         if (
             getattr(context, "via_cookie", False)

@@ -51,7 +51,7 @@ def register_node(type_name: str, resolver: Resolver) -> None:
 
 @strawberry.type
 class NodeQueries:
-    @strawberry.field(permission_classes=[IsAuthenticated], description="Any object by its id.")
+    @strawberry.field(permission_classes=[IsAuthenticated], description="Any object by its id.")  # type: ignore[untyped-decorator]
     async def node(self, info: Info[Context, None], id: strawberry.ID) -> relay.Node | None:
         try:
             type_name, _ = parse_global_id(id)
@@ -59,7 +59,9 @@ class NodeQueries:
             raise ApiError(exc.code, exc.message, field="id") from exc
         resolver = RESOLVERS.get(type_name)
         if resolver is None:
-            raise ApiError(ErrorCode.INVALID_ID, f"No object type is called {type_name}", field="id")
+            raise ApiError(
+                ErrorCode.INVALID_ID, f"No object type is called {type_name}", field="id"
+            )
         node = await resolver(info.context, decode_id_or_raise(id, type_name))
         if node is None:
             raise ApiError(ErrorCode.NOT_FOUND, f"{type_name} not found", field="id")

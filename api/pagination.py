@@ -61,7 +61,7 @@ class Connection(Generic[NodeT]):
     page_info: PageInfo
     total_count: int
 
-    @strawberry.field(description="The nodes of this page, without cursors.")
+    @strawberry.field(description="The nodes of this page, without cursors.")  # type: ignore[untyped-decorator]
     def nodes(self) -> list[NodeT]:
         return [edge.node for edge in self.edges]
 

@@ -50,7 +50,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
 
 
 #: For tools that want a module-level schema (strawberry's export-schema, IDE plugins).
-schema = build_schema(Settings(_env_file=None))  # type: ignore[call-arg]
+schema = build_schema(Settings(_env_file=None))
 
 
 def export_sdl() -> str:

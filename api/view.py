@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from cross_web import HTTPException
 
 from api.auth import actor_for, credential_from
 from api.context import Context

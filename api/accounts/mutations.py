@@ -39,7 +39,7 @@ from domain.accounts.model import ROLE_SCOPES, Role
 
 @strawberry.type
 class AccountMutations:
-    @strawberry.mutation(description="Sign in; the only operation open to anonymous callers.")
+    @strawberry.mutation(description="Sign in; the only operation open to anonymous callers.")  # type: ignore[untyped-decorator]
     async def login(self, info: Info[Context, None], input: LoginInput) -> LoginPayload:
         ctx = info.context
         services = ctx.services
@@ -78,7 +78,7 @@ class AccountMutations:
 
         return await run_mutation(action, lambda errors: LoginPayload(errors=errors))
 
-    @strawberry.mutation(
+    @strawberry.mutation(  # type: ignore[untyped-decorator]
         permission_classes=[IsAuthenticated], description="End this session (token and cookie)."
     )
     async def logout(self, info: Info[Context, None]) -> LogoutPayload:
@@ -91,7 +91,7 @@ class AccountMutations:
             clear_session_cookies(ctx.response)
         return LogoutPayload(ok=True)
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated])
+    @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def change_password(
         self, info: Info[Context, None], input: ChangePasswordInput
     ) -> ChangePasswordPayload:
@@ -117,7 +117,7 @@ class AccountMutations:
 
         return await run_mutation(action, lambda errors: ChangePasswordPayload(errors=errors))
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated])
+    @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def create_api_token(
         self, info: Info[Context, None], input: CreateApiTokenInput
     ) -> CreateApiTokenPayload:
@@ -137,7 +137,7 @@ class AccountMutations:
 
         return await run_mutation(action, lambda errors: CreateApiTokenPayload(errors=errors))
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated])
+    @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def revoke_api_token(
         self, info: Info[Context, None], input: RevokeApiTokenInput
     ) -> ApiTokenPayload:
@@ -152,7 +152,7 @@ class AccountMutations:
 
         return await run_mutation(action, lambda errors: ApiTokenPayload(errors=errors))
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated])
+    @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def create_user(self, info: Info[Context, None], input: CreateUserInput) -> UserPayload:
         ctx = info.context
 
@@ -172,7 +172,7 @@ class AccountMutations:
 
         return await run_mutation(action, lambda errors: UserPayload(errors=errors))
 
-    @strawberry.mutation(
+    @strawberry.mutation(  # type: ignore[untyped-decorator]
         description="Create a new organisation with its owner (only when the deployment "
         "enables self-service sign-up)."
     )
@@ -192,5 +192,3 @@ class AccountMutations:
             return SignUpPayload(organization=Organization.from_row(org), user=User.from_row(owner))
 
         return await run_mutation(action, lambda errors: SignUpPayload(errors=errors))
-
-

@@ -17,7 +17,7 @@ from domain.errors import DomainError
 
 @strawberry.type
 class AccountQueries:
-    @strawberry.field(description="The signed-in user or API token; null when not signed in.")
+    @strawberry.field(description="The signed-in user or API token; null when not signed in.")  # type: ignore[untyped-decorator]
     async def viewer(self, info: Info[Context, None]) -> Viewer | None:
         ctx = info.context
         actor = ctx.actor
@@ -33,7 +33,7 @@ class AccountQueries:
             api_token_name=actor.label.removeprefix("token:") if actor.token_id else None,
         )
 
-    @strawberry.field(permission_classes=[UsersRead])
+    @strawberry.field(permission_classes=[UsersRead])  # type: ignore[untyped-decorator]
     async def users(
         self,
         info: Info[Context, None],
@@ -58,7 +58,7 @@ class AccountQueries:
                 User.from_row,
             )
 
-    @strawberry.field(permission_classes=[IsAuthenticated, IsOwnerOrManager])
+    @strawberry.field(permission_classes=[IsAuthenticated, IsOwnerOrManager])  # type: ignore[untyped-decorator]
     async def api_tokens(self, info: Info[Context, None]) -> list[ApiToken]:
         ctx = info.context
         try:

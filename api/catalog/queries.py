@@ -17,7 +17,7 @@ from domain.shops.model import Channel
 
 @strawberry.type
 class CatalogQueries:
-    @strawberry.field(permission_classes=[CatalogRead], description="Products with their SKUs.")
+    @strawberry.field(permission_classes=[CatalogRead], description="Products with their SKUs.")  # type: ignore[untyped-decorator]
     async def products(
         self,
         info: Info[Context, None],
@@ -45,7 +45,7 @@ class CatalogQueries:
                 Product.from_row,
             )
 
-    @strawberry.field(permission_classes=[OrdersRead])
+    @strawberry.field(permission_classes=[OrdersRead])  # type: ignore[untyped-decorator]
     async def shops(
         self,
         info: Info[Context, None],
@@ -69,7 +69,7 @@ class CatalogQueries:
                 Shop.from_row,
             )
 
-    @strawberry.field(permission_classes=[StockRead])
+    @strawberry.field(permission_classes=[StockRead])  # type: ignore[untyped-decorator]
     async def warehouses(
         self,
         info: Info[Context, None],

@@ -67,7 +67,7 @@ class Sku(relay.Node):
     weight_g: int
     _row: strawberry.Private[tables.Sku]
 
-    @strawberry.field(permission_classes=[CanSeeSensitive], description="List price in fen.")
+    @strawberry.field(permission_classes=[CanSeeSensitive], description="List price in fen.")  # type: ignore[untyped-decorator]
     def price_fen(self) -> int | None:
         return self._row.price_fen
 

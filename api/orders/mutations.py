@@ -16,8 +16,10 @@ from domain.orders import service
 
 @strawberry.type
 class OrderMutations:
-    @strawberry.mutation(permission_classes=[IsAuthenticated])
-    async def create_order(self, info: Info[Context, None], input: CreateOrderInput) -> OrderPayload:
+    @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
+    async def create_order(
+        self, info: Info[Context, None], input: CreateOrderInput
+    ) -> OrderPayload:
         ctx = info.context
 
         async def action() -> OrderPayload:
@@ -29,8 +31,10 @@ class OrderMutations:
 
         return await run_mutation(action, lambda errors: OrderPayload(errors=errors))
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated])
-    async def cancel_order(self, info: Info[Context, None], input: CancelOrderInput) -> OrderPayload:
+    @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
+    async def cancel_order(
+        self, info: Info[Context, None], input: CancelOrderInput
+    ) -> OrderPayload:
         ctx = info.context
 
         async def action() -> OrderPayload:
@@ -42,7 +46,7 @@ class OrderMutations:
 
         return await run_mutation(action, lambda errors: OrderPayload(errors=errors))
 
-    @strawberry.mutation(permission_classes=[IsAuthenticated])
+    @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def add_order_remark(
         self, info: Info[Context, None], input: AddOrderRemarkInput
     ) -> OrderRemarkPayload:

@@ -19,7 +19,9 @@ from domain.orders.model import OrderFilter, OrderSort
 
 @strawberry.type
 class OrderQueries:
-    @strawberry.field(permission_classes=[OrdersRead], description="Orders, newest first by default.")
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        permission_classes=[OrdersRead], description="Orders, newest first by default."
+    )
     async def orders(
         self,
         info: Info[Context, None],
@@ -45,7 +47,7 @@ class OrderQueries:
                 Order.from_row,
             )
 
-    @strawberry.field(permission_classes=[OrdersRead])
+    @strawberry.field(permission_classes=[OrdersRead])  # type: ignore[untyped-decorator]
     async def order(self, info: Info[Context, None], id: strawberry.ID) -> Order | None:
         ctx = info.context
         pk = decode_id_or_raise(id, "Order")

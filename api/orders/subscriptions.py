@@ -53,14 +53,14 @@ def _wanted(event: EventMessage, topics: frozenset[str], order_id: int | None) -
 
 @strawberry.type
 class OrderSubscriptions:
-    @strawberry.subscription(
+    @strawberry.subscription(  # type: ignore[untyped-decorator]
         permission_classes=[OrdersRead], description="Each new order, once it is committed."
     )
     async def order_created(self, info: Info[Context, None]) -> AsyncGenerator[Order, None]:
         async for order in _orders(info, frozenset({"order.created"}), None):
             yield order
 
-    @strawberry.subscription(
+    @strawberry.subscription(  # type: ignore[untyped-decorator]
         permission_classes=[OrdersRead],
         description="Changes (status, remarks) of one order, or of every order when id is omitted.",
     )

@@ -37,13 +37,13 @@ class Receiver:
     address: str
     _phone: strawberry.Private[str]
 
-    @strawberry.field(
+    @strawberry.field(  # type: ignore[untyped-decorator]
         permission_classes=[CanSeeSensitive], description="Phone in clear (staff only)."
     )
     def phone(self) -> str | None:
         return self._phone
 
-    @strawberry.field(description="Phone with the middle digits hidden (138****8000).")
+    @strawberry.field(description="Phone with the middle digits hidden (138****8000).")  # type: ignore[untyped-decorator]
     def masked_phone(self) -> str:
         return mask_phone(self._phone)
 
@@ -54,15 +54,17 @@ class OrderLine(relay.Node):
     quantity: int
     _row: strawberry.Private[tables.OrderLine]
 
-    @strawberry.field(permission_classes=[CanSeeSensitive])
+    @strawberry.field(permission_classes=[CanSeeSensitive])  # type: ignore[untyped-decorator]
     def unit_price_fen(self) -> int | None:
         return self._row.unit_price_fen
 
-    @strawberry.field(permission_classes=[CanSeeSensitive])
+    @strawberry.field(permission_classes=[CanSeeSensitive])  # type: ignore[untyped-decorator]
     def discount_fen(self) -> int | None:
         return self._row.discount_fen
 
-    @strawberry.field(permission_classes=[CanSeeSensitive], description="quantity × price − discount")
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        permission_classes=[CanSeeSensitive], description="quantity × price − discount"
+    )
     def amount_fen(self) -> int | None:
         row = self._row
         return row.quantity * row.unit_price_fen - row.discount_fen
@@ -118,19 +120,19 @@ class Order(relay.Node):
             _phone=row.receiver_phone,
         )
 
-    @strawberry.field(permission_classes=[CanSeeSensitive], description="Goods before discounts.")
+    @strawberry.field(permission_classes=[CanSeeSensitive], description="Goods before discounts.")  # type: ignore[untyped-decorator]
     def goods_fen(self) -> int | None:
         return self._row.goods_fen
 
-    @strawberry.field(permission_classes=[CanSeeSensitive])
+    @strawberry.field(permission_classes=[CanSeeSensitive])  # type: ignore[untyped-decorator]
     def discount_fen(self) -> int | None:
         return self._row.discount_fen
 
-    @strawberry.field(permission_classes=[CanSeeSensitive])
+    @strawberry.field(permission_classes=[CanSeeSensitive])  # type: ignore[untyped-decorator]
     def shipping_fen(self) -> int | None:
         return self._row.shipping_fen
 
-    @strawberry.field(permission_classes=[CanSeeSensitive], description="What the buyer paid.")
+    @strawberry.field(permission_classes=[CanSeeSensitive], description="What the buyer paid.")  # type: ignore[untyped-decorator]
     def total_fen(self) -> int | None:
         return self._row.total_fen
 
@@ -139,7 +141,7 @@ class Order(relay.Node):
         row = await info.context.loaders.shop.load(self._row.shop_id)
         return Shop.from_row(row) if row else None
 
-    @strawberry.field(permission_classes=[CanSeeSensitive])
+    @strawberry.field(permission_classes=[CanSeeSensitive])  # type: ignore[untyped-decorator]
     async def buyer(self, info: Info[Context, None]) -> Buyer | None:
         if self._row.customer_id is None:
             return None
@@ -151,7 +153,7 @@ class Order(relay.Node):
         rows = await info.context.loaders.order_lines.load(self.id)
         return [OrderLine.from_row(row) for row in rows]
 
-    @strawberry.field(description="Every status change, oldest first.")
+    @strawberry.field(description="Every status change, oldest first.")  # type: ignore[untyped-decorator]
     async def history(self, info: Info[Context, None]) -> list[OrderStatusChange]:
         rows = await info.context.loaders.order_history.load(self.id)
         return [

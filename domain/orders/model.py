@@ -48,9 +48,7 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 #: Who may create and cancel orders (手工单, 取消).
 ORDER_EDIT_ROLES = frozenset({Role.OWNER, Role.MANAGER, Role.OPERATOR})
 #: Who may add remarks (备注): everyone on staff, not suppliers.
-REMARK_ROLES = frozenset(
-    {Role.OWNER, Role.MANAGER, Role.OPERATOR, Role.WAREHOUSE, Role.SERVICE}
-)
+REMARK_ROLES = frozenset({Role.OWNER, Role.MANAGER, Role.OPERATOR, Role.WAREHOUSE, Role.SERVICE})
 #: Who may see buyer phone numbers in clear and order money amounts.
 SENSITIVE_READ_ROLES = frozenset(
     {Role.OWNER, Role.MANAGER, Role.OPERATOR, Role.WAREHOUSE, Role.SERVICE}

@@ -118,9 +118,7 @@ async def create_manual_order(uow: UnitOfWork, actor: Actor, draft: ManualOrderD
     if len(external_id) > 64:
         raise InvalidInput("External id is at most 64 characters", field="externalId")
     if await uow.orders.by_external_id(shop.id, external_id) is not None:
-        raise Duplicate(
-            f"Order {external_id} already exists in this shop", field="externalId"
-        )
+        raise Duplicate(f"Order {external_id} already exists in this shop", field="externalId")
 
     customer_id: int | None = None
     if draft.buyer_nick and draft.buyer_nick.strip():
@@ -259,6 +257,4 @@ async def count_orders(uow: UnitOfWork, actor: Actor, flt: OrderFilter) -> int:
 async def orders_by_ids(uow: UnitOfWork, actor: Actor, ids: Sequence[int]) -> list[Order]:
     """Orders the actor may see, in the order of ``ids`` (missing ones skipped)."""
     found = await uow.orders.by_ids(ids)
-    return [
-        found[i] for i in ids if i in found and may_see_order(actor, found[i].supplier_id)
-    ]
+    return [found[i] for i in ids if i in found and may_see_order(actor, found[i].supplier_id)]
