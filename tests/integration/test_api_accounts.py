@@ -8,7 +8,8 @@ from tests.support.api import GraphQLClient
 from tests.support.factories import PASSWORD, Seller
 
 LOGIN = """mutation($input: LoginInput!) { login(input: $input) {
-  token csrfToken viewer { role organization { slug } user { username } } errors { code message } } }"""
+  token csrfToken viewer { role organization { slug } user { username } }
+  errors { code message } } }"""
 VIEWER = "{ viewer { role scopes user { username } apiTokenName } }"
 ORDERS = "{ orders { totalCount } }"
 
@@ -121,9 +122,7 @@ async def test_api_token_scopes_and_revocation(
     assert viewer["viewer"]["apiTokenName"] == "ERP sync"
     assert viewer["viewer"]["scopes"] == ["ORDERS_READ"]
     # No orders:write scope: creating an order is refused.
-    forbidden = await client.gql(
-        "{ products { totalCount } }", token=secret
-    )
+    forbidden = await client.gql("{ products { totalCount } }", token=secret)
     assert forbidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     listed = await client.data("{ apiTokens { name prefix lastUsedAt } }", token=owner)
     assert listed["apiTokens"][0]["name"] == "ERP sync"
@@ -173,6 +172,7 @@ async def test_owner_creates_users(client: GraphQLClient, seller: Seller) -> Non
 async def test_sign_up_is_off_by_default(client: GraphQLClient) -> None:
     data = await client.data(
         """mutation { signUp(input: {organizationCode: "new-shop", organizationName: "N",
-           username: "boss", password: "boss-pass-1"}) { organization { slug } errors { code } } }"""
+           username: "boss", password: "boss-pass-1"}) {
+           organization { slug } errors { code } } }"""
     )
     assert data["signUp"]["errors"][0]["code"] == "SIGNUP_DISABLED"

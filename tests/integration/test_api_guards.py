@@ -18,9 +18,7 @@ BOARD = """query($first: Int!) { orders(first: $first) { totalCount edges { node
   lines { quantity unitPriceFen sku { code name product { name } } } } } } }"""
 
 
-async def test_order_list_statement_count_is_constant(
-    client: GraphQLClient, db: Database
-) -> None:
+async def test_order_list_statement_count_is_constant(client: GraphQLClient, db: Database) -> None:
     seller = await make_org(db)
     async with UnitOfWork(db, seller.org_id) as uow:
         buyer = await uow.orders.add_customer(
@@ -48,7 +46,9 @@ async def test_order_list_statement_count_is_constant(
 async def test_depth_cost_and_alias_limits(client: GraphQLClient, seller: Seller) -> None:
     token = client.token_for(seller)
     nested = "product { skus { " * 6
-    deep = "{ orders { edges { node { lines { sku { " + nested + "code" + " } }" * 6 + " } } } } } }"
+    deep = (
+        "{ orders { edges { node { lines { sku { " + nested + "code" + " } }" * 6 + " } } } } } }"
+    )
     body = await client.gql(deep, token=token)
     assert "exceeds maximum operation depth" in body["errors"][0]["message"]
 

@@ -47,9 +47,7 @@ def order_input(seller: Seller, **overrides: Any) -> dict[str, Any]:
             "district": "南山区",
             "address": "科技园 1 号",
         },
-        "lines": [
-            {"skuId": to_global_id("Sku", sku.id), "quantity": 2, "unitPriceFen": 1990}
-        ],
+        "lines": [{"skuId": to_global_id("Sku", sku.id), "quantity": 2, "unitPriceFen": 1990}],
         "shippingFen": 800,
         "buyerNick": "wx_li4",
     }
@@ -78,7 +76,9 @@ async def test_list_filter_and_page(client: GraphQLClient, db: Database, seller:
     assert len(rest["orders"]["edges"]) == 2
     assert not rest["orders"]["pageInfo"]["hasNextPage"]
     assert rest["orders"]["pageInfo"]["hasPreviousPage"]
-    ids = {e["node"]["id"] for e in page["edges"]} | {e["node"]["id"] for e in rest["orders"]["edges"]}
+    ids = {e["node"]["id"] for e in page["edges"]} | {
+        e["node"]["id"] for e in rest["orders"]["edges"]
+    }
     assert len(ids) == 6
 
     held = await client.data(ORDERS, {"filter": {"statuses": ["HELD"]}}, token=token)
@@ -141,8 +141,14 @@ async def test_bad_order_input_writes_nothing(
     cases = [
         ({"lines": [{"skuId": sku_gid, "quantity": -1, "unitPriceFen": 100}]}, "NEGATIVE_QUANTITY"),
         ({"lines": [{"skuId": sku_gid, "quantity": 1, "unitPriceFen": -5}]}, "NEGATIVE_AMOUNT"),
-        ({"lines": [{"skuId": to_global_id("Sku", 999999), "quantity": 1, "unitPriceFen": 1}]}, "UNKNOWN_SKU"),
-        ({"lines": [{"skuId": to_global_id("Shop", 1), "quantity": 1, "unitPriceFen": 1}]}, "INVALID_ID"),
+        (
+            {"lines": [{"skuId": to_global_id("Sku", 999999), "quantity": 1, "unitPriceFen": 1}]},
+            "UNKNOWN_SKU",
+        ),
+        (
+            {"lines": [{"skuId": to_global_id("Shop", 1), "quantity": 1, "unitPriceFen": 1}]},
+            "INVALID_ID",
+        ),
         ({"lines": [{"skuId": "not-an-id", "quantity": 1, "unitPriceFen": 1}]}, "INVALID_ID"),
         ({"lines": []}, "INVALID_INPUT"),
         ({"shippingFen": -1}, "NEGATIVE_AMOUNT"),
@@ -191,7 +197,9 @@ async def test_cancel_and_remark(client: GraphQLClient, db: Database, seller: Se
     remark = """mutation($input: AddOrderRemarkInput!) { addOrderRemark(input: $input) {
         remark { text author } order { remarks { text } } errors { code } } }"""
     service_token = client.token_for(seller, Role.SERVICE)
-    added = await client.data(remark, {"input": {"id": gid, "text": "已电话联系"}}, token=service_token)
+    added = await client.data(
+        remark, {"input": {"id": gid, "text": "已电话联系"}}, token=service_token
+    )
     assert added["addOrderRemark"]["remark"] == {"text": "已电话联系", "author": "service"}
     assert added["addOrderRemark"]["order"]["remarks"] == [{"text": "已电话联系"}]
     supplier = client.token_for(seller, Role.SUPPLIER)
@@ -212,7 +220,8 @@ async def test_supplier_sees_only_its_orders_without_money(
         await uow.commit()
     token = client.token_for(seller, Role.SUPPLIER)
     body = await client.gql(
-        "{ orders { totalCount edges { node { externalId totalFen receiver { phone maskedPhone } } } } }",
+        "{ orders { totalCount edges { node { externalId totalFen"
+        " receiver { phone maskedPhone } } } } }",
         token=token,
     )
     assert body["data"]["orders"]["totalCount"] == 1

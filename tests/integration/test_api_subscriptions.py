@@ -20,7 +20,11 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 def _subscribe(ws: Any, op_id: str, query: str, variables: dict[str, Any] | None = None) -> None:
     ws.send_json(
-        {"id": op_id, "type": "subscribe", "payload": {"query": query, "variables": variables or {}}}
+        {
+            "id": op_id,
+            "type": "subscribe",
+            "payload": {"query": query, "variables": variables or {}},
+        }
     )
 
 
@@ -48,7 +52,9 @@ async def test_order_created_reaches_two_servers(
             two.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as foreign,
         ):
             for ws, tok in ((ws1, token), (ws2, token), (foreign, other_token)):
-                ws.send_json({"type": "connection_init", "payload": {"authorization": f"Bearer {tok}"}})
+                ws.send_json(
+                    {"type": "connection_init", "payload": {"authorization": f"Bearer {tok}"}}
+                )
                 assert ws.receive_json()["type"] == "connection_ack"
                 _subscribe(ws, "1", "subscription { orderCreated { externalId status } }")
             # A rolled-back attempt (bad input) must deliver nothing; then a real one.

@@ -6,8 +6,8 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
 from click.testing import Result
+from sqlalchemy.ext.asyncio import create_async_engine
 from typer.testing import CliRunner
 
 from api.app import MissingSecretKey, create_app
