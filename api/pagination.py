@@ -13,8 +13,11 @@ from typing import Generic, TypeVar
 
 import strawberry
 
-from api.errors import ApiError
-from domain.errors import ErrorCode
+from api.context import Context
+from api.errors import ApiError, from_domain
+from db.uow import UnitOfWork
+from domain.accounts.model import Actor
+from domain.errors import DomainError, ErrorCode
 
 NodeT = TypeVar("NodeT")
 RowT = TypeVar("RowT")
@@ -133,3 +136,25 @@ async def paginate(
         ),
         total_count=total,
     )
+
+
+async def list_connection(
+    ctx: Context,
+    page: PageRequest,
+    count: Callable[[UnitOfWork, Actor], Awaitable[int]],
+    fetch: Callable[[UnitOfWork, Actor, int, int], Awaitable[Sequence[RowT]]],
+    convert: Callable[[RowT], NodeT],
+) -> Connection[NodeT]:
+    """A connection over a service's ``count``/``fetch`` pair, read in one unit of work."""
+    actor = ctx.require_actor()
+    try:
+        async with ctx.uow() as uow:
+            return await paginate(
+                page,
+                ctx.services.settings.max_page_size,
+                lambda: count(uow, actor),
+                lambda offset, limit: fetch(uow, actor, offset, limit),
+                convert,
+            )
+    except DomainError as exc:
+        raise from_domain(exc) from exc

@@ -8,7 +8,7 @@ from strawberry.types import Info
 from api.accounts.types import ApiToken, Organization, User, Viewer
 from api.context import Context
 from api.errors import from_domain
-from api.pagination import Connection, PageRequest, paginate
+from api.pagination import Connection, PageRequest, list_connection
 from api.permissions import IsAuthenticated, IsOwnerOrManager, UsersRead
 from domain.accounts import service
 from domain.accounts.model import Role
@@ -44,19 +44,16 @@ class AccountQueries:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[User]:
-        ctx = info.context
-        actor = ctx.require_actor()
         term = (search or "").strip() or None
-        async with ctx.uow() as uow:
-            return await paginate(
-                PageRequest(first, after, last, before),
-                ctx.services.settings.max_page_size,
-                lambda: service.count_users(uow, actor, role=role, search=term),
-                lambda offset, limit: service.find_users(
-                    uow, actor, role=role, search=term, offset=offset, limit=limit
-                ),
-                User.from_row,
-            )
+        return await list_connection(
+            info.context,
+            PageRequest(first, after, last, before),
+            lambda uow, actor: service.count_users(uow, actor, role=role, search=term),
+            lambda uow, actor, offset, limit: service.find_users(
+                uow, actor, role=role, search=term, offset=offset, limit=limit
+            ),
+            User.from_row,
+        )
 
     @strawberry.field(permission_classes=[IsAuthenticated, IsOwnerOrManager])  # type: ignore[untyped-decorator]
     async def api_tokens(self, info: Info[Context, None]) -> list[ApiToken]:

@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from api.catalog.types import Product, Shop, Warehouse
 from api.context import Context
-from api.pagination import Connection, PageRequest, paginate
+from api.pagination import Connection, PageRequest, list_connection
 from api.permissions import CatalogRead, OrdersRead, StockRead
 from domain.catalog import service
 from domain.shops.model import Channel
@@ -31,19 +31,16 @@ class CatalogQueries:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Product]:
-        ctx = info.context
-        actor = ctx.require_actor()
         term = (search or "").strip() or None
-        async with ctx.uow() as uow:
-            return await paginate(
-                PageRequest(first, after, last, before),
-                ctx.services.settings.max_page_size,
-                lambda: service.count_products(uow, actor, category=category, search=term),
-                lambda offset, limit: service.find_products(
-                    uow, actor, category=category, search=term, offset=offset, limit=limit
-                ),
-                Product.from_row,
-            )
+        return await list_connection(
+            info.context,
+            PageRequest(first, after, last, before),
+            lambda uow, actor: service.count_products(uow, actor, category=category, search=term),
+            lambda uow, actor, offset, limit: service.find_products(
+                uow, actor, category=category, search=term, offset=offset, limit=limit
+            ),
+            Product.from_row,
+        )
 
     @strawberry.field(permission_classes=[OrdersRead])  # type: ignore[untyped-decorator]
     async def shops(
@@ -55,19 +52,16 @@ class CatalogQueries:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Shop]:
-        ctx = info.context
-        actor = ctx.require_actor()
         value = channel.value if channel else None
-        async with ctx.uow() as uow:
-            return await paginate(
-                PageRequest(first, after, last, before),
-                ctx.services.settings.max_page_size,
-                lambda: service.count_shops(uow, actor, channel=value),
-                lambda offset, limit: service.find_shops(
-                    uow, actor, channel=value, offset=offset, limit=limit
-                ),
-                Shop.from_row,
-            )
+        return await list_connection(
+            info.context,
+            PageRequest(first, after, last, before),
+            lambda uow, actor: service.count_shops(uow, actor, channel=value),
+            lambda uow, actor, offset, limit: service.find_shops(
+                uow, actor, channel=value, offset=offset, limit=limit
+            ),
+            Shop.from_row,
+        )
 
     @strawberry.field(permission_classes=[StockRead])  # type: ignore[untyped-decorator]
     async def warehouses(
@@ -79,15 +73,12 @@ class CatalogQueries:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Warehouse]:
-        ctx = info.context
-        actor = ctx.require_actor()
-        async with ctx.uow() as uow:
-            return await paginate(
-                PageRequest(first, after, last, before),
-                ctx.services.settings.max_page_size,
-                lambda: service.count_warehouses(uow, actor, active=active),
-                lambda offset, limit: service.find_warehouses(
-                    uow, actor, active=active, offset=offset, limit=limit
-                ),
-                Warehouse.from_row,
-            )
+        return await list_connection(
+            info.context,
+            PageRequest(first, after, last, before),
+            lambda uow, actor: service.count_warehouses(uow, actor, active=active),
+            lambda uow, actor, offset, limit: service.find_warehouses(
+                uow, actor, active=active, offset=offset, limit=limit
+            ),
+            Warehouse.from_row,
+        )

@@ -10,7 +10,7 @@ from api.errors import from_domain
 from api.ids import decode_id_or_raise
 from api.orders.inputs import OrderFilterInput
 from api.orders.types import Order
-from api.pagination import Connection, PageRequest, paginate
+from api.pagination import Connection, PageRequest, list_connection
 from api.permissions import OrdersRead
 from domain.errors import DomainError
 from domain.orders import service
@@ -32,20 +32,19 @@ class OrderQueries:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Order]:
-        ctx = info.context
-        actor = ctx.require_actor()
         try:
             flt = filter.to_domain() if filter else OrderFilter()
         except DomainError as exc:
             raise from_domain(exc) from exc
-        async with ctx.uow() as uow:
-            return await paginate(
-                PageRequest(first, after, last, before),
-                ctx.services.settings.max_page_size,
-                lambda: service.count_orders(uow, actor, flt),
-                lambda offset, limit: service.find_orders(uow, actor, flt, sort, offset, limit),
-                Order.from_row,
-            )
+        return await list_connection(
+            info.context,
+            PageRequest(first, after, last, before),
+            lambda uow, actor: service.count_orders(uow, actor, flt),
+            lambda uow, actor, offset, limit: service.find_orders(
+                uow, actor, flt, sort, offset, limit
+            ),
+            Order.from_row,
+        )
 
     @strawberry.field(permission_classes=[OrdersRead])  # type: ignore[untyped-decorator]
     async def order(self, info: Info[Context, None], id: strawberry.ID) -> Order | None:
