@@ -20,6 +20,7 @@ from db.repositories.accounts import AccountRepository
 from db.repositories.catalog import CatalogRepository
 from db.repositories.demo import DemoRepository
 from db.repositories.events import EventRepository
+from db.repositories.inventory import InventoryRepository
 from db.repositories.orders import OrderRepository
 from db.repositories.shops import ShopRepository
 from db.tables import AuditEntry, OutboxEvent
@@ -106,6 +107,10 @@ class UnitOfWork:
     @property
     def demo(self) -> DemoRepository:
         return DemoRepository(self.session, self._scoped_org())
+
+    @property
+    def inventory(self) -> InventoryRepository:
+        return InventoryRepository(self.session, self._scoped_org())
 
     @property
     def events(self) -> EventRepository:

@@ -68,3 +68,13 @@ class ConcurrentUpdate(DomainError):
 
     def __init__(self, message: str = "Stock is busy; nothing was changed, try again") -> None:
         super().__init__(message)
+
+
+class OrderNotReservable(DomainError):
+    """The order is in a status where stock is not reserved for it (held, cancelled, shipped)."""
+
+    code = ErrorCode.ILLEGAL_TRANSITION
+
+    def __init__(self, status: str) -> None:
+        super().__init__(f"Stock is not reserved for an order in status {status}", field="status")
+        self.status = status

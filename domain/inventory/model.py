@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 
 from domain.errors import InvalidInput
@@ -173,6 +174,58 @@ def _shortage_message(state: StockState, kind: LedgerKind) -> str:
             f"(on hand {state.on_hand}, reserved {state.reserved})"
         )
     return f"Not enough stock in this bin (on hand {state.on_hand}, reserved {state.reserved})"
+
+
+@dataclass(frozen=True)
+class LedgerNote:
+    """Who made a change and why; written on each ledger row of that change."""
+
+    actor_label: str
+    actor_user_id: int | None = None
+    actor_token_id: int | None = None
+    reason: str = ""
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class LockedSlot:
+    """A locked stock row with its bin's place on the pick walk and its warehouse's reach."""
+
+    state: StockState
+    bin_code: str
+    zone_order: int
+    walk_seq: int
+    warehouse_provinces: tuple[str, ...]
+    warehouse_priority: int
+
+
+@dataclass(frozen=True)
+class DemandLine:
+    line_id: int
+    sku_id: int
+    quantity: int
+    reserved: int
+
+    @property
+    def missing(self) -> int:
+        return self.quantity - self.reserved
+
+
+@dataclass(frozen=True)
+class OrderDemand:
+    """An order as reservation sees it: its lines, what is already reserved, its shop's rules."""
+
+    order_id: int
+    status: str
+    shop_id: int
+    external_id: str
+    total_fen: int
+    province: str
+    paid_at: datetime | None
+    allow_partial: bool
+    allow_split: bool
+    lines: tuple[DemandLine, ...]
+    reserved_warehouses: frozenset[int]
 
 
 # -- input lines of the stock mutations ---------------------------------------------------------
@@ -384,9 +437,7 @@ def _own_quantity(available: int, policy: ShopStockPolicy) -> int:
     return quantity
 
 
-def channel_available(
-    available: int, shop_id: int, policies: Mapping[int, ShopStockPolicy]
-) -> int:
+def channel_available(available: int, shop_id: int, policies: Mapping[int, ShopStockPolicy]) -> int:
     """The quantity of one SKU that shop ``shop_id`` may list on its platform.
 
     ``available`` is the SKU's available stock summed over active warehouses; ``policies``

@@ -1,0 +1,103 @@
+"""Run a stock transaction again when PostgreSQL gives up on a lock, a bounded number of times.
+
+Deadlocks (40P01), serialization failures (40001) and lock timeouts (55P03) are the normal
+price of concurrency: the transaction is rolled back whole and tried again after a short random
+pause (full jitter, so the losers do not collide again in step).  After the last attempt the
+caller gets ``ConcurrentUpdate``, a typed error, and nothing was written.
+
+The pause happens after the unit of work has rolled back: no lock is ever held while waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import structlog
+from sqlalchemy.exc import DBAPIError
+
+from db.engine import Database
+from db.uow import UnitOfWork
+from domain.inventory.errors import ConcurrentUpdate
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+#: SQLSTATEs worth another attempt, by name (as logged and reported).
+RETRYABLE = {
+    "40P01": "deadlock_detected",
+    "40001": "serialization_failure",
+    "55P03": "lock_not_available",
+}
+
+MAX_ATTEMPTS = 6
+BASE_DELAY_SECONDS = 0.01
+MAX_DELAY_SECONDS = 0.5
+
+
+def retryable_sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of ``exc`` (or of what it wraps) when it is worth retrying."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        for candidate in (current, getattr(current, "orig", None)):
+            code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+            if code in RETRYABLE:
+                return str(code)
+        current = current.__cause__ or current.__context__
+    return None
+
+
+@dataclass
+class Attempts:
+    """How a transaction went: attempts made and the SQLSTATEs that caused retries."""
+
+    count: int = 0
+    retried_on: list[str] = field(default_factory=list)
+
+
+async def run_with_retries(
+    db: Database,
+    org_id: int,
+    work: Callable[[UnitOfWork], Awaitable[T]],
+    *,
+    what: str,
+    attempts: Attempts | None = None,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> T:
+    """Run ``work`` in a fresh organisation-scoped unit of work and commit; retry on lock
+    failures.  Domain errors and other database errors pass through unchanged (and roll back).
+    """
+    record = attempts if attempts is not None else Attempts()
+    for attempt in range(max_attempts):
+        record.count = attempt + 1
+        try:
+            async with UnitOfWork(db, org_id) as uow:
+                result = await work(uow)
+                await uow.commit()
+            return result
+        except DBAPIError as exc:
+            code = retryable_sqlstate(exc)
+            if code is None:
+                raise
+            record.retried_on.append(code)
+            last = attempt + 1 == max_attempts
+            log.warning(
+                "stock.transaction_retry",
+                what=what,
+                org_id=org_id,
+                attempt=attempt + 1,
+                sqlstate=code,
+                reason=RETRYABLE[code],
+                giving_up=last,
+            )
+            if last:
+                raise ConcurrentUpdate() from exc
+        delay = min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2**attempt)
+        await asyncio.sleep(random.uniform(0, delay))
+    raise AssertionError("unreachable")  # pragma: no cover

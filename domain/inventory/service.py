@@ -1,0 +1,968 @@
+"""Inventory use cases: receive, count, transfer, reserve, release, ship, restock; warehouses,
+zones and bins; shop stock policies; reading stock, ledger and backorders.
+
+Every change of a stock row goes the same way, inside one transaction:
+
+1. validate the input (pure, ``model``), and that every SKU and bin exists in this organisation;
+2. create missing stock rows (sorted), then lock the rows involved, sorted by primary key;
+3. compute the new quantities from the locked values (pure, ``model.apply_changes``), which
+   refuses anything that would make stock negative or reserve more than is on hand;
+4. write the rows and one ledger row per change, in as few statements as possible.
+
+No network call and no await on anything but the database happens between 2 and the commit.
+Services that take a ``UnitOfWork`` run in the caller's transaction and never commit; the ones
+that own their transactions (``reserve_order``, ``retry_backorders``) take the ``Database`` and
+retry lock failures (``retry.run_with_retries``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from db.engine import Database
+from db.repositories.inventory import (
+    LedgerFilter,
+    Shortage,
+    StatusChange,
+    StockFilter,
+    StockTotals,
+)
+from db.tables import (
+    Backorder,
+    Bin,
+    Reservation,
+    ShopStockPolicyRow,
+    Stock,
+    StockLedgerEntry,
+    Warehouse,
+    Zone,
+)
+from db.uow import UnitOfWork
+from domain import audit
+from domain.accounts.model import Actor, Role, Scope
+from domain.errors import DomainError, Duplicate, Forbidden, InvalidInput, NotFound
+from domain.inventory import model
+from domain.inventory.errors import (
+    BinWarehouseMismatch,
+    InsufficientStock,
+    OrderNotReservable,
+    UnknownBin,
+    UnknownSku,
+    UnknownWarehouse,
+    UnknownZone,
+)
+from domain.inventory.model import (
+    AdjustLine,
+    BackorderStatus,
+    LedgerEntry,
+    LedgerKind,
+    LedgerNote,
+    ReceiveLine,
+    ReservationStatus,
+    SafetyLine,
+    ShopStockPolicy,
+    StockChange,
+    StockState,
+    TransferLine,
+)
+from domain.inventory.retry import Attempts, run_with_retries
+from domain.inventory.strategy import (
+    DEFAULT_STRATEGY,
+    Allocation,
+    AllocationStrategy,
+    Need,
+    ReservationRequest,
+    Slot,
+    WarehouseOption,
+)
+from domain.orders.model import OrderStatus, check_transition
+
+log = structlog.get_logger(__name__)
+
+#: Who may change stock, warehouses and stock policies (仓库, 运营, 老板).
+STOCK_EDIT_ROLES = frozenset({Role.OWNER, Role.OPERATOR, Role.WAREHOUSE})
+#: Statuses from which ``reserve_order`` reserves (a HELD order waits for its review first).
+RESERVABLE = frozenset({OrderStatus.NEW, OrderStatus.BACKORDERED})
+
+
+def _require_edit(actor: Actor, what: str) -> None:
+    if actor.role not in STOCK_EDIT_ROLES or not actor.has_scope(Scope.STOCK_WRITE):
+        raise Forbidden(f"Not allowed to {what}")
+
+
+def _require_read(actor: Actor) -> None:
+    # Stock, ledger and backorders name other suppliers' goods and orders: staff only.
+    if actor.is_supplier or not actor.has_scope(Scope.STOCK_READ):
+        raise Forbidden("Not allowed to read stock")
+
+
+def _note(actor: Actor, reason: str = "", reference: str = "") -> LedgerNote:
+    return LedgerNote(
+        actor_label=actor.label,
+        actor_user_id=actor.user_id,
+        actor_token_id=actor.token_id,
+        reason=reason,
+        reference=reference.strip()[:64],
+    )
+
+
+def _emit_stock_changed(uow: UnitOfWork, sku_ids: set[int], kind: str) -> None:
+    """Tell listeners (and the backorder retry job) that these SKUs' stock changed."""
+    if sku_ids:
+        ordered = sorted(sku_ids)
+        uow.emit("stock.changed", "Sku", ordered[0], {"skuIds": ordered, "kind": kind})
+
+
+# -- reservation -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReservationResult:
+    order_id: int
+    status: OrderStatus
+    #: What this call reserved (empty when nothing could be, or all was already reserved).
+    reserved: tuple[Allocation, ...] = ()
+    #: Units still missing per order line (the backorder queue holds these).
+    missing: dict[int, int] = field(default_factory=dict)
+    attempts: int = 1
+    #: SQLSTATEs of the attempts that were retried (deadlock, lock timeout...), if any.
+    retried_on: tuple[str, ...] = ()
+
+    @property
+    def backordered(self) -> bool:
+        return bool(self.missing)
+
+
+async def reserve_order(
+    db: Database,
+    actor: Actor,
+    order_id: int,
+    *,
+    strategy: AllocationStrategy = DEFAULT_STRATEGY,
+) -> ReservationResult:
+    """Reserve stock for every line of an order still missing some, in its own transaction.
+
+    All-or-nothing by default; partial when the order's shop allows it; split across
+    warehouses when the shop's stock policy allows it.  The order ends RESERVED when every
+    line is covered, else BACKORDERED (缺货) with its short lines queued for retry.  Lock
+    failures are retried; ``ConcurrentUpdate`` after the last attempt, with nothing written.
+    """
+    attempts = Attempts()
+    result = await run_with_retries(
+        db,
+        actor.org_id,
+        lambda uow: _reserve(uow, actor, order_id, strategy),
+        what="reserve_order",
+        attempts=attempts,
+    )
+    result = replace(result, attempts=attempts.count, retried_on=tuple(attempts.retried_on))
+    log.info(
+        "stock.reserved" if not result.backordered else "stock.backordered",
+        org_id=actor.org_id,
+        order_id=order_id,
+        status=result.status.value,
+        units=sum(a.quantity for a in result.reserved),
+        missing=sum(result.missing.values()),
+        attempts=result.attempts,
+    )
+    return result
+
+
+async def _reserve(
+    uow: UnitOfWork, actor: Actor, order_id: int, strategy: AllocationStrategy
+) -> ReservationResult:
+    repo = uow.inventory
+    demand = await repo.lock_order_demand(order_id)
+    if demand is None:
+        raise NotFound("Order not found", field="orderId")
+    current = OrderStatus(demand.status)
+    needs = tuple(
+        Need(line.line_id, line.sku_id, line.missing) for line in demand.lines if line.missing > 0
+    )
+    if current is OrderStatus.RESERVED and not needs:
+        return ReservationResult(order_id=order_id, status=current)
+    if current not in RESERVABLE:
+        raise OrderNotReservable(current.value)
+
+    slots = await repo.lock_slots(sorted({n.sku_id for n in needs}))
+    # Stock rows are locked from here to the commit: compute, write once, nothing else.
+    warehouses = {
+        s.state.warehouse_id: WarehouseOption(
+            s.state.warehouse_id, s.warehouse_provinces, s.warehouse_priority
+        )
+        for s in slots
+    }
+    plan = strategy.plan(
+        ReservationRequest(
+            province=demand.province,
+            needs=needs,
+            allow_split=demand.allow_split,
+            allow_partial=demand.allow_partial,
+            pinned_warehouses=demand.reserved_warehouses,
+        ),
+        sorted(warehouses.values(), key=lambda w: w.warehouse_id),
+        [
+            Slot(
+                stock_id=s.state.stock_id,
+                sku_id=s.state.sku_id,
+                warehouse_id=s.state.warehouse_id,
+                bin_id=s.state.bin_id,
+                bin_code=s.bin_code,
+                zone_order=s.zone_order,
+                walk_seq=s.walk_seq,
+                available=s.state.available,
+            )
+            for s in slots
+        ],
+    )
+    states = {s.state.key: s.state for s in slots}
+    reserved_entries = _reservation_ledger(order_id, needs, plan.allocations, states)
+    missing = {line: qty for line, qty in plan.missing.items() if qty > 0}
+    target = OrderStatus.BACKORDERED if missing else OrderStatus.RESERVED
+    status_change: StatusChange | None = None
+    if target is not current:
+        check_transition(current, target)
+        reason = (
+            "stock reserved" if target is OrderStatus.RESERVED else _shortage_text(needs, missing)
+        )
+        status_change = StatusChange(
+            from_status=current.value,
+            to_status=target.value,
+            reason=reason,
+            payload={
+                "orderId": order_id,
+                "shopId": demand.shop_id,
+                "externalId": demand.external_id,
+                "status": target.value,
+                "totalFen": demand.total_fen,
+                "fromStatus": current.value,
+                "reason": reason,
+            },
+        )
+    sku_of_line = {n.line_id: n.sku_id for n in needs}
+    await repo.write_reservation(
+        order_id=order_id,
+        paid_at=demand.paid_at,
+        reserved=reserved_entries,
+        shortages=[Shortage(line, sku_of_line[line], qty) for line, qty in missing.items()],
+        status=status_change,
+        note=_note(actor, reason="order reservation"),
+    )
+    return ReservationResult(
+        order_id=order_id, status=target, reserved=plan.allocations, missing=missing
+    )
+
+
+def _reservation_ledger(
+    order_id: int,
+    needs: Sequence[Need],
+    allocations: Sequence[Allocation],
+    states: dict[tuple[int, int], StockState],
+) -> list[LedgerEntry]:
+    """RESERVE ledger entries for a plan, checked against the locked rows.
+
+    A strategy is pluggable, so its plan is not trusted: it may only use locked rows, never
+    take a row below its available stock (safety included), and never give a line more than
+    it needs.  Breaking any of these is a bug, not a user error.
+    """
+    by_stock = {s.stock_id: s for s in states.values()}
+    merged: dict[tuple[int, int], int] = defaultdict(int)
+    per_line: dict[int, int] = defaultdict(int)
+    per_stock: dict[int, int] = defaultdict(int)
+    for a in allocations:
+        state = by_stock.get(a.stock_id)
+        if state is None or state.sku_id != a.sku_id or a.quantity <= 0:
+            raise RuntimeError(f"allocation strategy used an unlocked or wrong row: {a}")
+        merged[(a.line_id, a.stock_id)] += a.quantity
+        per_line[a.line_id] += a.quantity
+        per_stock[a.stock_id] += a.quantity
+    wanted = {n.line_id: n.quantity for n in needs}
+    for line, quantity in per_line.items():
+        if quantity > wanted.get(line, 0):
+            raise RuntimeError(f"allocation strategy over-filled line {line}")
+    for stock_id, quantity in per_stock.items():
+        if quantity > max(by_stock[stock_id].available, 0):
+            raise RuntimeError(f"allocation strategy over-reserved stock row {stock_id}")
+    changes = [
+        StockChange(
+            by_stock[stock_id].sku_id,
+            by_stock[stock_id].bin_id,
+            LedgerKind.RESERVE,
+            reserved_delta=quantity,
+            order_id=order_id,
+            order_line_id=line,
+        )
+        for (line, stock_id), quantity in merged.items()
+    ]
+    _, ledger = model.apply_changes(states, changes)
+    return ledger
+
+
+def _shortage_text(needs: Sequence[Need], missing: dict[int, int]) -> str:
+    skus = {n.line_id: n.sku_id for n in needs}
+    parts = [f"sku {skus[line]} ×{qty}" for line, qty in sorted(missing.items())]
+    return "waiting for stock (缺货): " + ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    order_id: int
+    released_units: int
+    reservations: int
+    cancelled_backorders: int
+
+
+async def release_order(
+    uow: UnitOfWork,
+    actor: Actor,
+    order_id: int,
+    reason: str,
+    *,
+    line_ids: Sequence[int] | None = None,
+) -> ReleaseResult:
+    """Give back the stock reserved for an order (or some of its lines) and drop its waiting
+    backorders, in the caller's transaction: cancel, refund before shipment, line change,
+    review rejection.  The order's status is the caller's business."""
+    repo = uow.inventory
+    if await repo.lock_order(order_id) is None:
+        raise NotFound("Order not found", field="orderId")
+    active = await repo.reservations_of(
+        [order_id], status=ReservationStatus.ACTIVE, line_ids=line_ids
+    )
+    states = await repo.lock_stock_ids([r.stock_id for r in active])
+    changes = [
+        StockChange(
+            r.sku_id,
+            r.bin_id,
+            LedgerKind.RELEASE,
+            reserved_delta=-r.quantity,
+            order_id=order_id,
+            order_line_id=r.order_line_id,
+            reservation_id=r.id,
+        )
+        for r in active
+    ]
+    after, ledger = model.apply_changes(states, changes)
+    await repo.write_stock(states, after, ledger, _note(actor, reason=reason))
+    await repo.close_reservations(
+        [r.id for r in active if r.id is not None], ReservationStatus.RELEASED, reason
+    )
+    cancelled = await repo.cancel_backorders(order_id, line_ids)
+    _emit_stock_changed(uow, {r.sku_id for r in active}, LedgerKind.RELEASE.value)
+    return ReleaseResult(
+        order_id=order_id,
+        released_units=sum(r.quantity for r in active),
+        reservations=len(active),
+        cancelled_backorders=cancelled,
+    )
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    order_id: int
+    shipped_units: int
+    reservations: int
+
+
+async def commit_order(uow: UnitOfWork, actor: Actor, order_id: int) -> CommitResult:
+    """Shipment (发货出库): the reserved units leave; on_hand and reserved both go down.
+
+    Every line must be fully reserved; the order's status change is the caller's business.
+    """
+    repo = uow.inventory
+    if await repo.lock_order(order_id) is None:
+        raise NotFound("Order not found", field="orderId")
+    lines = await repo.order_lines(order_id)
+    active = await repo.reservations_of([order_id], status=ReservationStatus.ACTIVE)
+    reserved_per_line: dict[int, int] = defaultdict(int)
+    for r in active:
+        reserved_per_line[r.order_line_id] += r.quantity
+    for line in lines:
+        assert line.id is not None
+        if reserved_per_line[line.id] != line.quantity:
+            raise InsufficientStock(
+                f"Line {line.id} has {reserved_per_line[line.id]} of {line.quantity} reserved; "
+                "only a fully reserved order ships",
+                field="orderId",
+            )
+    states = await repo.lock_stock_ids([r.stock_id for r in active])
+    changes = [
+        StockChange(
+            r.sku_id,
+            r.bin_id,
+            LedgerKind.COMMIT,
+            on_hand_delta=-r.quantity,
+            reserved_delta=-r.quantity,
+            order_id=order_id,
+            order_line_id=r.order_line_id,
+            reservation_id=r.id,
+        )
+        for r in active
+    ]
+    after, ledger = model.apply_changes(states, changes)
+    await repo.write_stock(states, after, ledger, _note(actor, reason="shipped"))
+    await repo.close_reservations(
+        [r.id for r in active if r.id is not None], ReservationStatus.COMMITTED, "shipped"
+    )
+    return CommitResult(
+        order_id=order_id,
+        shipped_units=sum(r.quantity for r in active),
+        reservations=len(active),
+    )
+
+
+async def restock_return(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    order_id: int,
+    order_line_id: int,
+    bin_id: int,
+    quantity: int,
+    reason: str = "",
+    reference: str = "",
+) -> StockState:
+    """退货入库: returned units of a shipped line go back on hand, into the chosen bin.
+
+    At most what was shipped for that line and not yet returned.
+    """
+    _require_edit(actor, "restock returns")
+    model.check_quantity(quantity, "quantity")
+    reason = model.check_reason(reason, required=False)
+    repo = uow.inventory
+    if await repo.lock_order(order_id) is None:
+        raise NotFound("Order not found", field="orderId")
+    line = next((ln for ln in await repo.order_lines(order_id) if ln.id == order_line_id), None)
+    if line is None:
+        raise NotFound("This order has no such line", field="orderLineId")
+    bins = await repo.bins_by_ids([bin_id])
+    if bin_id not in bins:
+        raise UnknownBin("binId")
+    shipped = sum(
+        r.quantity
+        for r in await repo.reservations_of(
+            [order_id], status=ReservationStatus.COMMITTED, line_ids=[order_line_id]
+        )
+    )
+    returned = await repo.returned_quantity(order_line_id)
+    if returned + quantity > shipped:
+        raise InvalidInput(
+            f"Only {shipped - returned} unit(s) of this line were shipped and not yet returned",
+            field="quantity",
+        )
+    change = StockChange(
+        line.sku_id,
+        bin_id,
+        LedgerKind.RETURN,
+        on_hand_delta=quantity,
+        order_id=order_id,
+        order_line_id=order_line_id,
+        field="quantity",
+    )
+    after = await _apply(uow, actor, [change], bins, reason or "after-sale return", reference)
+    audit.record(
+        uow,
+        actor,
+        "stock.return",
+        "Order",
+        order_id,
+        orderLineId=order_line_id,
+        binId=bin_id,
+        quantity=quantity,
+    )
+    return after[(line.sku_id, bin_id)]
+
+
+# -- stock changes by staff --------------------------------------------------------------------
+async def _bins_for(uow: UnitOfWork, refs: Sequence[tuple[int, str]]) -> dict[int, Bin]:
+    """The bins behind (bin id, input field) pairs; UNKNOWN_BIN names the first missing one."""
+    bins = await uow.inventory.bins_by_ids([bin_id for bin_id, _ in refs])
+    for bin_id, where in refs:
+        if bin_id not in bins:
+            raise UnknownBin(where)
+    return bins
+
+
+async def _check_skus(uow: UnitOfWork, refs: Sequence[tuple[int, str]]) -> None:
+    known = await uow.inventory.known_skus([sku for sku, _ in refs])
+    for sku, where in refs:
+        if sku not in known:
+            raise UnknownSku(where)
+
+
+async def _apply(
+    uow: UnitOfWork,
+    actor: Actor,
+    changes: Sequence[StockChange],
+    bins: dict[int, Bin],
+    reason: str,
+    reference: str,
+) -> dict[tuple[int, int], StockState]:
+    """Steps 2-4 of every stock change (see the module docstring); returns the changed rows."""
+    repo = uow.inventory
+    keys = sorted({(c.sku_id, c.bin_id) for c in changes})
+    await repo.ensure_stock_rows([(sku, b, bins[b].warehouse_id) for sku, b in keys])
+    states = await repo.lock_stock(keys)
+    after, ledger = model.apply_changes(states, changes)
+    await repo.write_stock(states, after, ledger, _note(actor, reason, reference))
+    kinds = sorted({c.kind.value for c in changes})
+    _emit_stock_changed(uow, {c.sku_id for c in changes}, ",".join(kinds))
+    return {k: after[k] for k in keys}
+
+
+async def receive_stock(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    warehouse_id: int,
+    items: Sequence[ReceiveLine],
+    reason: str = "",
+    reference: str = "",
+) -> list[StockState]:
+    """入库: goods arrive in bins of one warehouse.  All lines or none."""
+    _require_edit(actor, "receive stock")
+    changes = model.receive_changes(items)
+    reason = model.check_reason(reason, required=False)
+    warehouse = await uow.inventory.warehouse(warehouse_id)
+    if warehouse is None:
+        raise UnknownWarehouse("warehouseId")
+    await _check_skus(uow, [(it.sku_id, f"items.{i}.skuId") for i, it in enumerate(items)])
+    bins = await _bins_for(uow, [(it.bin_id, f"items.{i}.binId") for i, it in enumerate(items)])
+    for i, item in enumerate(items):
+        if bins[item.bin_id].warehouse_id != warehouse_id:
+            raise BinWarehouseMismatch(f"items.{i}.binId")
+    after = await _apply(uow, actor, changes, bins, reason or "received", reference)
+    audit.record(
+        uow,
+        actor,
+        "stock.receive",
+        "Warehouse",
+        warehouse_id,
+        lines=len(items),
+        units=sum(it.quantity for it in items),
+        reference=reference,
+    )
+    return list(after.values())
+
+
+async def adjust_stock(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    items: Sequence[AdjustLine],
+    reason: str,
+    reference: str = "",
+) -> list[StockState]:
+    """盘点: correct on-hand quantities, with a reason.  Never below what is reserved."""
+    _require_edit(actor, "adjust stock")
+    changes = model.adjust_changes(items)
+    reason = model.check_reason(reason, required=True)
+    await _check_skus(uow, [(it.sku_id, f"items.{i}.skuId") for i, it in enumerate(items)])
+    bins = await _bins_for(uow, [(it.bin_id, f"items.{i}.binId") for i, it in enumerate(items)])
+    after = await _apply(uow, actor, changes, bins, reason, reference)
+    audit.record(uow, actor, "stock.adjust", "Stock", None, lines=len(items), reason=reason)
+    return list(after.values())
+
+
+async def transfer_stock(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    items: Sequence[TransferLine],
+    reason: str = "",
+    reference: str = "",
+) -> list[StockState]:
+    """移库: unreserved units move between bins (also between warehouses)."""
+    _require_edit(actor, "transfer stock")
+    changes = model.transfer_changes(items)
+    reason = model.check_reason(reason, required=False)
+    await _check_skus(uow, [(it.sku_id, f"items.{i}.skuId") for i, it in enumerate(items)])
+    refs: list[tuple[int, str]] = []
+    for i, it in enumerate(items):
+        refs += [(it.from_bin_id, f"items.{i}.fromBinId"), (it.to_bin_id, f"items.{i}.toBinId")]
+    bins = await _bins_for(uow, refs)
+    after = await _apply(uow, actor, changes, bins, reason or "transfer", reference)
+    audit.record(
+        uow,
+        actor,
+        "stock.transfer",
+        "Stock",
+        None,
+        lines=len(items),
+        units=sum(it.quantity for it in items),
+    )
+    return list(after.values())
+
+
+async def set_safety_stock(
+    uow: UnitOfWork, actor: Actor, *, items: Sequence[SafetyLine]
+) -> list[StockState]:
+    """安全库存: units of a SKU in a bin never offered for sale or reserved."""
+    _require_edit(actor, "set safety stock")
+    model.check_safety_items(items)
+    await _check_skus(uow, [(it.sku_id, f"items.{i}.skuId") for i, it in enumerate(items)])
+    bins = await _bins_for(uow, [(it.bin_id, f"items.{i}.binId") for i, it in enumerate(items)])
+    repo = uow.inventory
+    keys = sorted({(it.sku_id, it.bin_id) for it in items})
+    await repo.ensure_stock_rows([(sku, b, bins[b].warehouse_id) for sku, b in keys])
+    states = await repo.lock_stock(keys)
+    values = {states[(it.sku_id, it.bin_id)].stock_id: it.quantity for it in items}
+    await repo.set_safety(values)
+    audit.record(
+        uow,
+        actor,
+        "stock.set_safety",
+        "Stock",
+        None,
+        items=[{"skuId": it.sku_id, "binId": it.bin_id, "safety": it.quantity} for it in items],
+    )
+    _emit_stock_changed(uow, {it.sku_id for it in items}, "SAFETY")
+    return [replace(states[k], safety=values[states[k].stock_id]) for k in keys]
+
+
+# -- warehouses, zones, bins -------------------------------------------------------------------
+def _check_name(value: str, field_name: str, *, max_length: int, required: bool = True) -> str:
+    value = value.strip()
+    if required and not value:
+        raise InvalidInput(f"{field_name} is required", field=field_name)
+    if len(value) > max_length:
+        raise InvalidInput(f"{field_name} is at most {max_length} characters", field=field_name)
+    return value
+
+
+def _check_provinces(provinces: Sequence[str]) -> list[str]:
+    cleaned = [p.strip() for p in provinces if p.strip()]
+    for p in cleaned:
+        if len(p) > 32:
+            raise InvalidInput("A province name is at most 32 characters", field="provinces")
+    return list(dict.fromkeys(cleaned))
+
+
+async def create_warehouse(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    code: str,
+    name: str,
+    address: str = "",
+    provinces: Sequence[str] = (),
+    priority: int = 100,
+) -> Warehouse:
+    _require_edit(actor, "manage warehouses")
+    code = _check_name(code, "code", max_length=32).upper()
+    name = _check_name(name, "name", max_length=200)
+    if await uow.inventory.warehouse_by_code(code) is not None:
+        raise Duplicate(f"Warehouse code {code} is taken", field="code")
+    warehouse = Warehouse(
+        org_id=actor.org_id,
+        code=code,
+        name=name,
+        address=address.strip(),
+        provinces=_check_provinces(provinces),
+        priority=priority,
+    )
+    await uow.inventory.add(warehouse)
+    audit.record(uow, actor, "warehouse.create", "Warehouse", warehouse.id, code=code)
+    return warehouse
+
+
+async def update_warehouse(
+    uow: UnitOfWork,
+    actor: Actor,
+    warehouse_id: int,
+    *,
+    name: str | None = None,
+    address: str | None = None,
+    provinces: Sequence[str] | None = None,
+    priority: int | None = None,
+    is_active: bool | None = None,
+) -> Warehouse:
+    _require_edit(actor, "manage warehouses")
+    warehouse = await uow.inventory.warehouse(warehouse_id)
+    if warehouse is None:
+        raise UnknownWarehouse("id")
+    changes: dict[str, Any] = {}
+    if name is not None:
+        changes["name"] = _check_name(name, "name", max_length=200)
+    if address is not None:
+        changes["address"] = address.strip()
+    if provinces is not None:
+        changes["provinces"] = _check_provinces(provinces)
+    if priority is not None:
+        changes["priority"] = priority
+    if is_active is not None:
+        changes["is_active"] = is_active
+    for key, value in changes.items():
+        setattr(warehouse, key, value)
+    await uow.flush()
+    audit.record(uow, actor, "warehouse.update", "Warehouse", warehouse_id, **changes)
+    return warehouse
+
+
+async def create_zone(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    warehouse_id: int,
+    code: str,
+    name: str = "",
+    walk_order: int = 0,
+) -> Zone:
+    _require_edit(actor, "manage zones")
+    code = model.check_zone_code(code)
+    name = _check_name(name, "name", max_length=100, required=False)
+    if await uow.inventory.warehouse(warehouse_id) is None:
+        raise UnknownWarehouse("warehouseId")
+    if await uow.inventory.zone_by_code(warehouse_id, code) is not None:
+        raise Duplicate(f"Zone {code} exists in this warehouse", field="code")
+    zone = Zone(
+        org_id=actor.org_id,
+        warehouse_id=warehouse_id,
+        code=code,
+        name=name,
+        walk_order=walk_order,
+    )
+    await uow.inventory.add(zone)
+    audit.record(uow, actor, "zone.create", "Zone", zone.id, code=code, warehouseId=warehouse_id)
+    return zone
+
+
+async def update_zone(
+    uow: UnitOfWork,
+    actor: Actor,
+    zone_id: int,
+    *,
+    name: str | None = None,
+    walk_order: int | None = None,
+) -> Zone:
+    _require_edit(actor, "manage zones")
+    zone = await uow.inventory.zone(zone_id)
+    if zone is None:
+        raise UnknownZone("id")
+    if name is not None:
+        zone.name = _check_name(name, "name", max_length=100, required=False)
+    if walk_order is not None:
+        zone.walk_order = walk_order
+    await uow.flush()
+    audit.record(uow, actor, "zone.update", "Zone", zone_id, name=zone.name, walkOrder=walk_order)
+    return zone
+
+
+@dataclass(frozen=True)
+class BinDraft:
+    code: str
+    walk_seq: int = 0
+
+
+async def create_bins(
+    uow: UnitOfWork, actor: Actor, *, zone_id: int, bins: Sequence[BinDraft]
+) -> list[Bin]:
+    """库位: add bins to a zone, all or none."""
+    _require_edit(actor, "manage bins")
+    model.check_items(bins, "bins")
+    zone = await uow.inventory.zone(zone_id)
+    if zone is None:
+        raise UnknownZone("zoneId")
+    codes: list[str] = []
+    for i, draft in enumerate(bins):
+        codes.append(model.check_bin_code(draft.code, f"bins.{i}.code"))
+        if draft.walk_seq < 0:
+            raise InvalidInput("The walk sequence cannot be negative", field=f"bins.{i}.walkSeq")
+    seen: set[str] = set()
+    for i, code in enumerate(codes):
+        if code in seen:
+            raise Duplicate(f"Bin {code} is listed twice", field=f"bins.{i}.code")
+        seen.add(code)
+    taken = await uow.inventory.bin_codes_taken(zone.warehouse_id, codes)
+    for i, code in enumerate(codes):
+        if code in taken:
+            raise Duplicate(f"Bin {code} exists in this warehouse", field=f"bins.{i}.code")
+    rows = [
+        Bin(
+            org_id=actor.org_id,
+            warehouse_id=zone.warehouse_id,
+            zone_id=zone_id,
+            code=code,
+            walk_seq=draft.walk_seq,
+        )
+        for code, draft in zip(codes, bins, strict=True)
+    ]
+    await uow.inventory.add_bins(rows)
+    audit.record(uow, actor, "bin.create", "Zone", zone_id, codes=codes)
+    return rows
+
+
+async def update_bin(
+    uow: UnitOfWork,
+    actor: Actor,
+    bin_id: int,
+    *,
+    code: str | None = None,
+    walk_seq: int | None = None,
+) -> Bin:
+    _require_edit(actor, "manage bins")
+    found = await uow.inventory.bins_by_ids([bin_id])
+    if bin_id not in found:
+        raise UnknownBin("id")
+    row = found[bin_id]
+    if code is not None:
+        code = model.check_bin_code(code)
+        if code != row.code and await uow.inventory.bin_codes_taken(row.warehouse_id, [code]):
+            raise Duplicate(f"Bin {code} exists in this warehouse", field="code")
+        row.code = code
+    if walk_seq is not None:
+        if walk_seq < 0:
+            raise InvalidInput("The walk sequence cannot be negative", field="walkSeq")
+        row.walk_seq = walk_seq
+    await uow.flush()
+    audit.record(uow, actor, "bin.update", "Bin", bin_id, code=row.code, walkSeq=row.walk_seq)
+    return row
+
+
+# -- shop stock policies (库存同步) -------------------------------------------------------------
+async def set_shop_stock_policy(
+    uow: UnitOfWork, actor: Actor, shop_id: int, policy: ShopStockPolicy
+) -> ShopStockPolicyRow:
+    _require_edit(actor, "set stock policies")
+    policy = policy.validated()
+    if await uow.shops.shop(shop_id) is None:
+        raise NotFound("Shop not found", field="shopId")
+    row = await uow.inventory.policy_row(shop_id)
+    if row is None:
+        row = ShopStockPolicyRow(org_id=actor.org_id, shop_id=shop_id)
+        uow.session.add(row)
+    row.ratio_percent = policy.ratio_percent
+    row.cap = policy.cap
+    row.pool = policy.pool
+    row.allow_split = policy.allow_split
+    row.updated_at = datetime.now(UTC)
+    await uow.flush()
+    audit.record(
+        uow,
+        actor,
+        "shop.stock_policy",
+        "Shop",
+        shop_id,
+        ratioPercent=policy.ratio_percent,
+        cap=policy.cap,
+        pool=policy.pool,
+        allowSplit=policy.allow_split,
+    )
+    return row
+
+
+async def channel_quantities(
+    uow: UnitOfWork, actor: Actor, shop_id: int, sku_ids: Sequence[int]
+) -> dict[int, int]:
+    """What shop ``shop_id`` may list per SKU (the stock push to platforms calls this)."""
+    _require_read(actor)
+    available = await uow.inventory.available_by_sku(sku_ids)
+    policies = await uow.inventory.shop_policies()
+    return {
+        sku: model.channel_available(available.get(sku, 0), shop_id, policies) for sku in sku_ids
+    }
+
+
+# -- backorders --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BackorderRetryReport:
+    tried: int = 0
+    reserved: int = 0
+    still_waiting: int = 0
+    skipped: int = 0
+
+
+async def retry_backorders(
+    db: Database,
+    org_id: int,
+    sku_ids: Sequence[int] | None = None,
+    *,
+    limit: int = 500,
+    strategy: AllocationStrategy = DEFAULT_STRATEGY,
+) -> BackorderRetryReport:
+    """Try again the orders waiting for stock (on ``sku_ids``, or all), first paid first served.
+
+    Each order is reserved in its own transaction, so an early order gets the stock before a
+    later one.  Orders cancelled or held meanwhile are skipped.
+    """
+    actor = Actor.system(org_id, label="backorder-retry")
+    async with UnitOfWork(db, org_id) as uow:
+        order_ids = await uow.inventory.waiting_orders(sku_ids, limit)
+    reserved = waiting = skipped = 0
+    for order_id in order_ids:
+        try:
+            result = await reserve_order(db, actor, order_id, strategy=strategy)
+        except DomainError as exc:
+            skipped += 1
+            log.info(
+                "stock.backorder_skipped", org_id=org_id, order_id=order_id, reason=exc.message
+            )
+            continue
+        if result.backordered:
+            waiting += 1
+        else:
+            reserved += 1
+    report = BackorderRetryReport(len(order_ids), reserved, waiting, skipped)
+    if order_ids:
+        log.info("stock.backorders_retried", org_id=org_id, **report.__dict__)
+    return report
+
+
+# -- reading -----------------------------------------------------------------------------------
+async def stock_levels(
+    uow: UnitOfWork, actor: Actor, flt: StockFilter, offset: int, limit: int
+) -> Sequence[Stock]:
+    _require_read(actor)
+    return await uow.inventory.list_stock(flt, offset, limit)
+
+
+async def count_stock_levels(uow: UnitOfWork, actor: Actor, flt: StockFilter) -> int:
+    _require_read(actor)
+    return await uow.inventory.count_stock(flt)
+
+
+async def stock_totals(uow: UnitOfWork, actor: Actor, flt: StockFilter) -> StockTotals:
+    _require_read(actor)
+    return await uow.inventory.stock_totals(flt)
+
+
+async def ledger_entries(
+    uow: UnitOfWork, actor: Actor, flt: LedgerFilter, offset: int, limit: int
+) -> Sequence[StockLedgerEntry]:
+    _require_read(actor)
+    return await uow.inventory.list_ledger(flt, offset, limit)
+
+
+async def count_ledger_entries(uow: UnitOfWork, actor: Actor, flt: LedgerFilter) -> int:
+    _require_read(actor)
+    return await uow.inventory.count_ledger(flt)
+
+
+async def backorders(
+    uow: UnitOfWork,
+    actor: Actor,
+    status: BackorderStatus | None,
+    sku_ids: frozenset[int],
+    offset: int,
+    limit: int,
+) -> Sequence[Backorder]:
+    _require_read(actor)
+    return await uow.inventory.list_backorders(status, sku_ids, offset, limit)
+
+
+async def count_backorders(
+    uow: UnitOfWork, actor: Actor, status: BackorderStatus | None, sku_ids: frozenset[int]
+) -> int:
+    _require_read(actor)
+    return await uow.inventory.count_backorders(status, sku_ids)
+
+
+async def reservations_for_orders(
+    uow: UnitOfWork, actor: Actor, order_ids: Sequence[int]
+) -> list[Reservation]:
+    _require_read(actor)
+    return await uow.inventory.reservations_of(order_ids)
