@@ -184,9 +184,7 @@ class DefaultStrategy:
                     key=lambda w: (-serving(w), w.priority, -stock_for_order(w), w.warehouse_id),
                 )
             else:
-                best = min(
-                    full, key=lambda w: (-stock_for_order(w), w.priority, w.warehouse_id)
-                )
+                best = min(full, key=lambda w: (-stock_for_order(w), w.priority, w.warehouse_id))
             return _fill(needs, [best], bins_by_wh)
 
         ranked = sorted(

@@ -150,9 +150,7 @@ async def test_backorders_are_served_first_paid_first(db: Database) -> None:
 
 async def test_warehouse_serving_the_province_wins_then_split_when_allowed(db: Database) -> None:
     seller = await make_org(db)
-    layout = await make_layout(
-        db, seller, extra_warehouses=[("GZ", ["广东省"], 5), ("ANY", [], 9)]
-    )
+    layout = await make_layout(db, seller, extra_warehouses=[("GZ", ["广东省"], 5), ("ANY", [], 9)])
     sku = seller.skus[0].id
     assert sku is not None
     await receive(db, seller, layout, sku, 4, bin_id=layout.bin_id(0, 0))  # WH1 浙江

@@ -8,7 +8,7 @@ Create Date: 2026-11-26 08:19:51.356001
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 from db import rls
