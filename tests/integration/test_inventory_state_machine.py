@@ -1,0 +1,327 @@
+"""A hypothesis state machine over receive / reserve / release / commit / transfer / adjust /
+safety stock, against real PostgreSQL: after every step every invariant holds.
+
+- no stock row is oversold (0 <= reserved <= on_hand) or has negative safety;
+- a reservation never takes a row's available below zero;
+- reserved equals the sum of active reservations, row by row;
+- the ledger replays to every row's on_hand and reserved;
+- totals per SKU match a model kept by the test;
+- an order is backordered only when no single warehouse could fill it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    initialize,
+    invariant,
+    rule,
+)
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from db.engine import Database
+from db.settings import Settings
+from db.uow import UnitOfWork
+from domain.errors import DomainError, ErrorCode
+from domain.inventory import service
+from domain.inventory.model import AdjustLine, ReceiveLine, SafetyLine, TransferLine
+from domain.orders.model import OrderStatus
+from tests.support.factories import Seller, make_org
+from tests.support.inventory import Layout, make_layout, make_order_with
+
+
+@dataclass
+class Row:
+    stock_id: int
+    sku_id: int
+    warehouse_id: int
+    bin_id: int
+    on_hand: int
+    reserved: int
+    safety: int
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved - self.safety
+
+
+@pytest.fixture(scope="module")
+def runner() -> Iterator[asyncio.Runner]:
+    # Hypothesis drives the machine synchronously: its coroutines run on a loop of their own.
+    with asyncio.Runner() as loop_runner:
+        yield loop_runner
+
+
+def test_stock_invariants_hold_under_any_sequence(
+    settings: Settings, runner: asyncio.Runner
+) -> None:
+    assert settings.database_url is not None
+    engine = create_async_engine(settings.database_url, poolclass=NullPool)
+    db = Database(
+        engine=engine,
+        sessions=async_sessionmaker(engine, expire_on_commit=False, autoflush=False),
+        lock_timeout_ms=settings.lock_timeout_ms,
+    )
+
+    def run(coro: Any) -> Any:
+        return runner.run(coro)
+
+    class StockMachine(RuleBasedStateMachine):
+        orders = Bundle("orders")
+
+        @initialize()
+        def setup(self) -> None:
+            self.seller: Seller = run(make_org(db, skus=2))
+            self.layout: Layout = run(
+                make_layout(
+                    db, self.seller, extra_warehouses=[("WH2", [], 5)], bins_per_warehouse=2
+                )
+            )
+            self.actor = self.seller.actor()
+            self.skus = [s.id for s in self.seller.skus if s.id is not None]
+            self.bins = [
+                (w.id, b.id) for w in self.layout.warehouses for b in self.layout.bins[w.id or 0]
+            ]
+            # The model: expected totals per SKU.
+            self.on_hand = dict.fromkeys(self.skus, 0)
+            self.reserved = dict.fromkeys(self.skus, 0)
+
+        # -- helpers ------------------------------------------------------------------------
+        def rows(self) -> list[Row]:
+            async def read() -> list[Row]:
+                async with db.engine.connect() as conn:
+                    result = await conn.execute(
+                        text(
+                            "SELECT id, sku_id, warehouse_id, bin_id, on_hand, reserved, safety "
+                            "FROM stock WHERE org_id = :org ORDER BY id"
+                        ),
+                        {"org": self.seller.org_id},
+                    )
+                    return [Row(*r) for r in result]
+
+            return list(run(read()))
+
+        def uow_call(self, fn: Any) -> Any:
+            async def go() -> Any:
+                async with UnitOfWork(db, self.seller.org_id) as uow:
+                    result = await fn(uow)
+                    await uow.commit()
+                return result
+
+            return run(go())
+
+        def order_lines(self, order_id: int) -> list[tuple[int, int]]:
+            async def read() -> list[tuple[int, int]]:
+                async with db.engine.connect() as conn:
+                    result = await conn.execute(
+                        text("SELECT sku_id, quantity FROM order_lines WHERE order_id = :id"),
+                        {"id": order_id},
+                    )
+                    return [(int(a), int(b)) for a, b in result]
+
+            return list(run(read()))
+
+        # -- rules --------------------------------------------------------------------------
+        @rule(sku=st.integers(0, 1), where=st.integers(0, 3), qty=st.integers(1, 6))
+        def receive(self, sku: int, where: int, qty: int) -> None:
+            warehouse_id, bin_id = self.bins[where]
+            sku_id = self.skus[sku]
+            self.uow_call(
+                lambda uow: service.receive_stock(
+                    uow,
+                    self.actor,
+                    warehouse_id=warehouse_id,
+                    items=[ReceiveLine(sku_id, bin_id, qty)],
+                )
+            )
+            self.on_hand[sku_id] += qty
+
+        @rule(sku=st.integers(0, 1), where=st.integers(0, 3), delta=st.integers(-6, 6))
+        def adjust(self, sku: int, where: int, delta: int) -> None:
+            if delta == 0:
+                return
+            _, bin_id = self.bins[where]
+            sku_id = self.skus[sku]
+            before = {(r.sku_id, r.bin_id): r for r in self.rows()}
+            row = before.get((sku_id, bin_id))
+            allowed = row is not None and row.on_hand + delta >= row.reserved
+            allowed = allowed or (row is None and delta > 0)
+            try:
+                self.uow_call(
+                    lambda uow: service.adjust_stock(
+                        uow,
+                        self.actor,
+                        items=[AdjustLine(sku_id, bin_id, delta=delta)],
+                        reason="盘点",
+                    )
+                )
+            except DomainError as exc:
+                assert not allowed and exc.code is ErrorCode.INSUFFICIENT_STOCK
+                assert {(r.sku_id, r.bin_id): r for r in self.rows()} == before
+                return
+            assert allowed
+            self.on_hand[sku_id] += delta
+
+        @rule(
+            sku=st.integers(0, 1),
+            src=st.integers(0, 3),
+            dst=st.integers(0, 3),
+            qty=st.integers(1, 4),
+        )
+        def transfer(self, sku: int, src: int, dst: int, qty: int) -> None:
+            if src == dst:
+                return
+            sku_id = self.skus[sku]
+            from_bin, to_bin = self.bins[src][1], self.bins[dst][1]
+            before = {(r.sku_id, r.bin_id): r for r in self.rows()}
+            row = before.get((sku_id, from_bin))
+            allowed = row is not None and row.on_hand - row.reserved >= qty
+            try:
+                self.uow_call(
+                    lambda uow: service.transfer_stock(
+                        uow, self.actor, items=[TransferLine(sku_id, from_bin, to_bin, qty)]
+                    )
+                )
+            except DomainError as exc:
+                assert not allowed and exc.code is ErrorCode.INSUFFICIENT_STOCK
+                assert {(r.sku_id, r.bin_id): r for r in self.rows()} == before
+                return
+            assert allowed
+
+        @rule(sku=st.integers(0, 1), where=st.integers(0, 3), qty=st.integers(0, 3))
+        def set_safety(self, sku: int, where: int, qty: int) -> None:
+            _, bin_id = self.bins[where]
+            sku_id = self.skus[sku]
+            self.uow_call(
+                lambda uow: service.set_safety_stock(
+                    uow, self.actor, items=[SafetyLine(sku_id, bin_id, qty)]
+                )
+            )
+
+        @rule(
+            target=orders,
+            lines=st.lists(st.tuples(st.integers(0, 1), st.integers(1, 5)), min_size=1, max_size=3),
+        )
+        def reserve(self, lines: list[tuple[int, int]]) -> int:
+            wanted = [(self.skus[s], q) for s, q in lines]
+            before = self.rows()
+            order = run(make_order_with(db, self.seller, wanted))
+            result = run(service.reserve_order(db, self.actor, order.id))
+            after = {r.stock_id: r for r in self.rows()}
+            need: dict[int, int] = {}
+            for sku_id, qty in wanted:
+                need[sku_id] = need.get(sku_id, 0) + qty
+            if result.status is OrderStatus.RESERVED:
+                for sku_id, qty in need.items():
+                    self.reserved[sku_id] += qty
+                for row in before:
+                    if after[row.stock_id].reserved != row.reserved:
+                        assert after[row.stock_id].available >= 0, "reserved into safety stock"
+            else:
+                assert result.status is OrderStatus.BACKORDERED
+                assert {r.stock_id: r for r in before} == after, "all-or-nothing wrote stock"
+                # Backordered only if no warehouse alone could fill the whole order.
+                per_wh: dict[tuple[int, int], int] = {}
+                for row in before:
+                    key = (row.warehouse_id, row.sku_id)
+                    per_wh[key] = per_wh.get(key, 0) + max(row.available, 0)
+                for warehouse in self.layout.warehouses:
+                    assert not all(
+                        per_wh.get((warehouse.id or 0, sku_id), 0) >= qty
+                        for sku_id, qty in need.items()
+                    ), "backordered although a warehouse had everything"
+            return int(order.id) if result.status is OrderStatus.RESERVED else -int(order.id)
+
+        @rule(order=consumes(orders))
+        def release(self, order: int) -> None:
+            order_id = abs(order)
+            self.uow_call(lambda uow: service.release_order(uow, self.actor, order_id, "cancel"))
+            if order > 0:
+                for sku_id, qty in self.order_lines(order_id):
+                    self.reserved[sku_id] -= qty
+
+        @rule(order=consumes(orders))
+        def ship(self, order: int) -> None:
+            order_id = abs(order)
+            if order < 0:
+                try:
+                    self.uow_call(lambda uow: service.commit_order(uow, self.actor, order_id))
+                except DomainError as exc:
+                    assert exc.code is ErrorCode.INSUFFICIENT_STOCK
+                    return
+                raise AssertionError("a backordered order shipped")
+            self.uow_call(lambda uow: service.commit_order(uow, self.actor, order_id))
+            for sku_id, qty in self.order_lines(order_id):
+                self.reserved[sku_id] -= qty
+                self.on_hand[sku_id] -= qty
+
+        # -- invariants ---------------------------------------------------------------------
+        @invariant()
+        def stock_is_never_oversold(self) -> None:
+            for row in self.rows():
+                assert 0 <= row.reserved <= row.on_hand, row
+                assert row.safety >= 0, row
+
+        @invariant()
+        def totals_match_the_model(self) -> None:
+            rows = self.rows()
+            for sku_id in self.skus:
+                assert sum(r.on_hand for r in rows if r.sku_id == sku_id) == self.on_hand[sku_id]
+                assert sum(r.reserved for r in rows if r.sku_id == sku_id) == self.reserved[sku_id]
+
+        @invariant()
+        def reservations_and_ledger_agree_with_every_row(self) -> None:
+            async def check() -> list[Any]:
+                async with db.engine.connect() as conn:
+                    result = await conn.execute(
+                        text(
+                            """
+                            SELECT s.id, s.on_hand, s.reserved,
+                              (SELECT coalesce(sum(quantity), 0) FROM reservations r
+                                WHERE r.stock_id = s.id AND r.status = 'ACTIVE'),
+                              (SELECT coalesce(sum(on_hand_delta), 0) FROM stock_ledger l
+                                WHERE l.stock_id = s.id),
+                              (SELECT coalesce(sum(reserved_delta), 0) FROM stock_ledger l
+                                WHERE l.stock_id = s.id),
+                              (SELECT on_hand_after FROM stock_ledger l WHERE l.stock_id = s.id
+                                ORDER BY id DESC LIMIT 1),
+                              (SELECT reserved_after FROM stock_ledger l WHERE l.stock_id = s.id
+                                ORDER BY id DESC LIMIT 1)
+                            FROM stock s WHERE s.org_id = :org
+                            """
+                        ),
+                        {"org": self.seller.org_id},
+                    )
+                    return list(result)
+
+            for stock_id, on_hand, reserved, active, l_on_hand, l_res, last_oh, last_res in run(
+                check()
+            ):
+                assert reserved == active, (stock_id, reserved, active)
+                assert (on_hand, reserved) == (l_on_hand, l_res), stock_id
+                if last_oh is not None:
+                    assert (on_hand, reserved) == (last_oh, last_res), stock_id
+
+    StockMachine.TestCase.settings = hypothesis_settings(
+        max_examples=12,
+        stateful_step_count=18,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+    try:
+        StockMachine.TestCase().runTest()
+    finally:
+        runner.run(db.dispose())
