@@ -126,7 +126,7 @@ class ReservationResult:
     status: OrderStatus
     #: What this call reserved (empty when nothing could be, or all was already reserved).
     reserved: tuple[Allocation, ...] = ()
-    #: Units still missing per order line (the backorder queue holds these).
+    #: The shortfall per short order line (what its backorders wait for); see strategy.Plan.
     missing: dict[int, int] = field(default_factory=dict)
     attempts: int = 1
     #: SQLSTATEs of the attempts that were retried (deadlock, lock timeout...), if any.

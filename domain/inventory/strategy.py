@@ -83,7 +83,9 @@ class Allocation:
 @dataclass(frozen=True)
 class Plan:
     allocations: tuple[Allocation, ...] = ()
-    #: Units still missing per order line (only lines with something missing).
+    #: Units lacking per order line (only short lines).  When all-or-nothing reserves nothing,
+    #: the lines that could have been filled are not listed: only the shortfall that keeps the
+    #: order waiting, which is what its backorders record.
     missing: Mapping[int, int] = field(default_factory=dict)
 
     @property
