@@ -18,6 +18,7 @@ from arq.cron import CronJob, cron
 from db.engine import Database
 from db.settings import Settings
 from workers.enqueue import JobQueue, queue_name, redis_settings
+from workers.jobs.inventory import INVENTORY_JOBS, reconcile_stock, retry_backorders_sweep
 from workers.jobs.outbox import cleanup_outbox_job
 from workers.relay import OutboxRelay
 
@@ -70,9 +71,11 @@ async def job_start(ctx: dict[str, Any]) -> None:
 class WorkerSettings:
     """The jobs and crons the worker runs.  Register a job by adding it to ``functions``."""
 
-    functions: ClassVar[list[Any]] = []
+    functions: ClassVar[list[Any]] = [*INVENTORY_JOBS]
     cron_jobs: ClassVar[list[CronJob]] = [
         cron(cleanup_outbox_job, hour={3}, minute={17}, timeout=600),
+        cron(reconcile_stock, hour={2}, minute={7}, timeout=1800),
+        cron(retry_backorders_sweep, minute=set(range(0, 60, 2)), timeout=300),
     ]
     on_startup = startup
     on_shutdown = shutdown
