@@ -188,8 +188,8 @@ class LedgerNote:
 
 
 @dataclass(frozen=True)
-class LockedSlot:
-    """A locked stock row with its bin's place on the pick walk and its warehouse's reach."""
+class StockSlot:
+    """A stock row with its bin's place on the pick walk and its warehouse's reach."""
 
     state: StockState
     bin_code: str

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 import structlog
-from sqlalchemy.exc import DBAPIError
 
 from db.engine import Database
 from db.uow import UnitOfWork
+from domain.errors import DomainError
 from domain.inventory.errors import ConcurrentUpdate
 
 log = structlog.get_logger(__name__)
@@ -55,7 +55,8 @@ def retryable_sqlstate(exc: BaseException) -> str | None:
 
 @dataclass
 class Attempts:
-    """How a transaction went: attempts made and the SQLSTATEs that caused retries."""
+    """How a transaction went: attempts made (all runs that share this record) and the
+    SQLSTATEs that caused retries."""
 
     count: int = 0
     retried_on: list[str] = field(default_factory=list)
@@ -75,13 +76,17 @@ async def run_with_retries(
     """
     record = attempts if attempts is not None else Attempts()
     for attempt in range(max_attempts):
-        record.count = attempt + 1
+        record.count += 1
         try:
             async with UnitOfWork(db, org_id) as uow:
                 result = await work(uow)
                 await uow.commit()
             return result
-        except DBAPIError as exc:
+        except DomainError:
+            raise
+        except Exception as exc:
+            # SQLAlchemy's DBAPIError, or asyncpg's own error from the reservation path's
+            # driver-level statements: both carry the SQLSTATE.
             code = retryable_sqlstate(exc)
             if code is None:
                 raise

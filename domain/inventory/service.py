@@ -18,7 +18,7 @@ retry lock failures (``retry.run_with_retries``).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +27,7 @@ import structlog
 
 from db.engine import Database
 from db.repositories.inventory import (
+    InventoryRepository,
     LedgerFilter,
     Shortage,
     StatusChange,
@@ -60,14 +61,15 @@ from domain.inventory.errors import (
 from domain.inventory.model import (
     AdjustLine,
     BackorderStatus,
-    LedgerEntry,
     LedgerKind,
     LedgerNote,
+    OrderDemand,
     ReceiveLine,
     ReservationStatus,
     SafetyLine,
     ShopStockPolicy,
     StockChange,
+    StockSlot,
     StockState,
     TransferLine,
 )
@@ -77,6 +79,7 @@ from domain.inventory.strategy import (
     Allocation,
     AllocationStrategy,
     Need,
+    Plan,
     ReservationRequest,
     Slot,
     WarehouseOption,
@@ -131,6 +134,8 @@ class ReservationResult:
     attempts: int = 1
     #: SQLSTATEs of the attempts that were retried (deadlock, lock timeout...), if any.
     retried_on: tuple[str, ...] = ()
+    #: The first plan went stale before its rows were locked and was made again from them.
+    replanned: bool = False
 
     @property
     def backordered(self) -> bool:
@@ -152,30 +157,69 @@ async def reserve_order(
     failures are retried; ``ConcurrentUpdate`` after the last attempt, with nothing written.
     """
     attempts = Attempts()
-    result = await run_with_retries(
-        db,
-        actor.org_id,
-        lambda uow: _reserve(uow, actor, order_id, strategy),
-        what="reserve_order",
-        attempts=attempts,
+    replanned = False
+    try:
+        result = await run_with_retries(
+            db,
+            actor.org_id,
+            lambda uow: _reserve(uow, actor, order_id, strategy, optimistic=True),
+            what="reserve_order",
+            attempts=attempts,
+        )
+    except _StalePlan:
+        replanned = True
+        result = await run_with_retries(
+            db,
+            actor.org_id,
+            lambda uow: _reserve(uow, actor, order_id, strategy, optimistic=False),
+            what="reserve_order (pessimistic)",
+            attempts=attempts,
+        )
+    result = replace(
+        result,
+        attempts=attempts.count,
+        retried_on=tuple(attempts.retried_on),
+        replanned=replanned,
     )
-    result = replace(result, attempts=attempts.count, retried_on=tuple(attempts.retried_on))
-    log.info(
-        "stock.reserved" if not result.backordered else "stock.backordered",
-        org_id=actor.org_id,
-        order_id=order_id,
-        status=result.status.value,
-        units=sum(a.quantity for a in result.reserved),
-        missing=sum(result.missing.values()),
-        attempts=result.attempts,
-    )
+    # A reservation is already recorded (status history, outbox, ledger); a shortage is news.
+    if result.backordered:
+        log.info(
+            "stock.backordered",
+            org_id=actor.org_id,
+            order_id=order_id,
+            units=sum(a.quantity for a in result.reserved),
+            missing=sum(result.missing.values()),
+            attempts=result.attempts,
+        )
     return result
 
 
+class _StalePlan(Exception):
+    """The stock rows changed between the plan's read and their lock: plan from locked rows."""
+
+
 async def _reserve(
-    uow: UnitOfWork, actor: Actor, order_id: int, strategy: AllocationStrategy
+    uow: UnitOfWork,
+    actor: Actor,
+    order_id: int,
+    strategy: AllocationStrategy,
+    *,
+    optimistic: bool,
 ) -> ReservationResult:
+    """One reservation attempt in ``uow`` (see ``reserve_order``).
+
+    Optimistic (the first attempt): plan from an unlocked read of the stock rows, write the
+    order's side (status, history, outbox, backorders), then lock the rows the plan uses,
+    check the plan against them and write the stock side, all in one statement.  A hot row is
+    then locked only for that statement's remainder and the commit.  If the rows changed so
+    that the plan no longer fits, ``_StalePlan`` rolls everything back and the caller runs the
+    pessimistic attempt: lock every candidate row first, plan from what is locked, write.
+
+    Either way the stock rows are locked in one statement, in primary-key order, after the
+    order row: the lock order every transaction follows.
+    """
     repo = uow.inventory
+    note = _note(actor, reason="order reservation")
     demand = await repo.lock_order_demand(order_id)
     if demand is None:
         raise NotFound("Order not found", field="orderId")
@@ -188,13 +232,109 @@ async def _reserve(
     if current not in RESERVABLE:
         raise OrderNotReservable(current.value)
 
-    slots = await repo.lock_slots(sorted({n.sku_id for n in needs}))
-    # Stock rows are locked from here to the commit: compute, write once, nothing else.
+    slots = await repo.stock_slots(sorted({n.sku_id for n in needs}))
+    if optimistic:
+        attempt = _plan(demand, needs, slots, {s.state.stock_id: s.state for s in slots}, strategy)
+        lock_ids = sorted({stock_id for _, stock_id, _ in attempt.allocations})
+    else:
+        lock_ids = [s.state.stock_id for s in slots]
+        locked = await repo.lock_stock_rows(lock_ids)
+        attempt = _plan(demand, needs, slots, locked, strategy)
+    if optimistic:
+        await _record_outcome(repo, demand, attempt, actor, current, note)
+    fitted = await repo.reserve_stock(
+        order_id=order_id, lock_ids=lock_ids, allocations=attempt.allocations, note=note
+    )
+    if not fitted:
+        if optimistic:
+            raise _StalePlan()
+        raise RuntimeError("a plan made from locked rows did not fit them")
+    if not optimistic:
+        await _record_outcome(repo, demand, attempt, actor, current, note)
+    return ReservationResult(
+        order_id=order_id,
+        status=attempt.target,
+        reserved=attempt.plan.allocations,
+        missing=dict(attempt.missing),
+    )
+
+
+async def _record_outcome(
+    repo: InventoryRepository,
+    demand: OrderDemand,
+    attempt: _Attempt,
+    actor: Actor,
+    current: OrderStatus,
+    note: LedgerNote,
+) -> None:
+    await repo.record_outcome(
+        order_id=demand.order_id,
+        paid_at=demand.paid_at,
+        shortages=attempt.shortages,
+        status=attempt.status_change(actor, current),
+        note=note,
+    )
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """A plan and what writing it means: allocations, shortages, the order's new status."""
+
+    demand: OrderDemand
+    needs: tuple[Need, ...]
+    plan: Plan
+    allocations: list[tuple[int, int, int]]
+    missing: dict[int, int]
+
+    @property
+    def target(self) -> OrderStatus:
+        return OrderStatus.BACKORDERED if self.missing else OrderStatus.RESERVED
+
+    @property
+    def shortages(self) -> list[Shortage]:
+        sku_of_line = {n.line_id: n.sku_id for n in self.needs}
+        return [Shortage(line, sku_of_line[line], qty) for line, qty in self.missing.items()]
+
+    def status_change(self, actor: Actor, current: OrderStatus) -> StatusChange | None:
+        target = self.target
+        if target is current:
+            return None
+        check_transition(current, target)
+        reason = (
+            "stock reserved"
+            if target is OrderStatus.RESERVED
+            else _shortage_text(self.needs, self.missing)
+        )
+        return StatusChange(
+            from_status=current.value,
+            to_status=target.value,
+            reason=reason,
+            payload={
+                "orderId": self.demand.order_id,
+                "shopId": self.demand.shop_id,
+                "externalId": self.demand.external_id,
+                "status": target.value,
+                "totalFen": self.demand.total_fen,
+                "fromStatus": current.value,
+                "reason": reason,
+            },
+        )
+
+
+def _plan(
+    demand: OrderDemand,
+    needs: tuple[Need, ...],
+    slots: Sequence[StockSlot],
+    states: Mapping[int, StockState],
+    strategy: AllocationStrategy,
+) -> _Attempt:
+    """Ask the strategy for a plan over ``slots`` with the quantities of ``states``."""
+    usable = [s for s in slots if s.state.stock_id in states]
     warehouses = {
         s.state.warehouse_id: WarehouseOption(
             s.state.warehouse_id, s.warehouse_provinces, s.warehouse_priority
         )
-        for s in slots
+        for s in usable
     }
     plan = strategy.plan(
         ReservationRequest(
@@ -214,69 +354,39 @@ async def _reserve(
                 bin_code=s.bin_code,
                 zone_order=s.zone_order,
                 walk_seq=s.walk_seq,
-                available=s.state.available,
+                available=states[s.state.stock_id].available,
             )
-            for s in slots
+            for s in usable
         ],
     )
-    states = {s.state.key: s.state for s in slots}
-    reserved_entries = _reservation_ledger(order_id, needs, plan.allocations, states)
-    missing = {line: qty for line, qty in plan.missing.items() if qty > 0}
-    target = OrderStatus.BACKORDERED if missing else OrderStatus.RESERVED
-    status_change: StatusChange | None = None
-    if target is not current:
-        check_transition(current, target)
-        reason = (
-            "stock reserved" if target is OrderStatus.RESERVED else _shortage_text(needs, missing)
-        )
-        status_change = StatusChange(
-            from_status=current.value,
-            to_status=target.value,
-            reason=reason,
-            payload={
-                "orderId": order_id,
-                "shopId": demand.shop_id,
-                "externalId": demand.external_id,
-                "status": target.value,
-                "totalFen": demand.total_fen,
-                "fromStatus": current.value,
-                "reason": reason,
-            },
-        )
-    sku_of_line = {n.line_id: n.sku_id for n in needs}
-    await repo.write_reservation(
-        order_id=order_id,
-        paid_at=demand.paid_at,
-        reserved=reserved_entries,
-        shortages=[Shortage(line, sku_of_line[line], qty) for line, qty in missing.items()],
-        status=status_change,
-        note=_note(actor, reason="order reservation"),
-    )
-    return ReservationResult(
-        order_id=order_id, status=target, reserved=plan.allocations, missing=missing
+    return _Attempt(
+        demand=demand,
+        needs=needs,
+        plan=plan,
+        allocations=_checked_allocations(needs, plan.allocations, states),
+        missing={line: qty for line, qty in plan.missing.items() if qty > 0},
     )
 
 
-def _reservation_ledger(
-    order_id: int,
+def _checked_allocations(
     needs: Sequence[Need],
     allocations: Sequence[Allocation],
-    states: dict[tuple[int, int], StockState],
-) -> list[LedgerEntry]:
-    """RESERVE ledger entries for a plan, checked against the locked rows.
+    states: Mapping[int, StockState],
+) -> list[tuple[int, int, int]]:
+    """(order line, stock row, units) for a plan, one entry per line and row.
 
-    A strategy is pluggable, so its plan is not trusted: it may only use locked rows, never
-    take a row below its available stock (safety included), and never give a line more than
-    it needs.  Breaking any of these is a bug, not a user error.
+    A strategy is pluggable, so its plan is not trusted: it may only use the rows it was
+    given, never take a row below its available stock (safety included), and never give a
+    line more than it needs.  Breaking any of these is a bug, not a user error.  (The database
+    statement checks the units against the locked rows again.)
     """
-    by_stock = {s.stock_id: s for s in states.values()}
     merged: dict[tuple[int, int], int] = defaultdict(int)
     per_line: dict[int, int] = defaultdict(int)
     per_stock: dict[int, int] = defaultdict(int)
     for a in allocations:
-        state = by_stock.get(a.stock_id)
+        state = states.get(a.stock_id)
         if state is None or state.sku_id != a.sku_id or a.quantity <= 0:
-            raise RuntimeError(f"allocation strategy used an unlocked or wrong row: {a}")
+            raise RuntimeError(f"allocation strategy used an unknown or wrong row: {a}")
         merged[(a.line_id, a.stock_id)] += a.quantity
         per_line[a.line_id] += a.quantity
         per_stock[a.stock_id] += a.quantity
@@ -285,21 +395,9 @@ def _reservation_ledger(
         if quantity > wanted.get(line, 0):
             raise RuntimeError(f"allocation strategy over-filled line {line}")
     for stock_id, quantity in per_stock.items():
-        if quantity > max(by_stock[stock_id].available, 0):
+        if quantity > max(states[stock_id].available, 0):
             raise RuntimeError(f"allocation strategy over-reserved stock row {stock_id}")
-    changes = [
-        StockChange(
-            by_stock[stock_id].sku_id,
-            by_stock[stock_id].bin_id,
-            LedgerKind.RESERVE,
-            reserved_delta=quantity,
-            order_id=order_id,
-            order_line_id=line,
-        )
-        for (line, stock_id), quantity in merged.items()
-    ]
-    _, ledger = model.apply_changes(states, changes)
-    return ledger
+    return [(line, stock_id, quantity) for (line, stock_id), quantity in merged.items()]
 
 
 def _shortage_text(needs: Sequence[Need], missing: dict[int, int]) -> str:

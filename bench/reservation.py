@@ -1,0 +1,430 @@
+"""Reservation throughput: orderflow's ``reserve_order`` against the raw ceiling of PostgreSQL.
+
+Run ``python -m bench.reservation`` (options: ``--help``).  It uses ``DATABASE_URL`` (or the
+embedded PostgreSQL), creates a database of its own from the migrations, and drops it at the end.
+In one run, on that database, at the same concurrency:
+
+(a) raw ceiling: plain asyncpg transactions doing ``SELECT ... FOR UPDATE`` + ``UPDATE`` +
+    ``INSERT`` on one hot row, i.e. the least any correct reservation must do;
+(b) orderflow, one hot SKU: every order reserves 1 unit of the same SKU (one stock row), through
+    ``domain.inventory.service.reserve_order`` (unit of work, RLS, order lock, stock lock,
+    reservation + ledger + status history + outbox, commit);
+(c) orderflow, 1,000 SKUs: the same with each order on a random one of 1,000 SKUs.
+
+It prints reservations per second, p50/p99 latency per reservation, errors raised to callers,
+the oversell found afterwards (units reserved beyond on-hand, per SKU), and (b)/(a).  The
+target is (b) >= 80 % of (a), no oversell, no errors.
+
+Orders are created before the clock starts; only reservations are timed.  Every task runs on a
+connection of its own (the pool has exactly ``--concurrency`` connections).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import resource
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+from api.logs import configure_logging
+from db.embedded import database_url_for
+from db.engine import Database
+from db.migrate import upgrade
+from db.settings import Settings
+from db.uow import UnitOfWork
+from domain.accounts.model import Actor
+from domain.inventory import service
+from domain.inventory.model import MAX_BULK_ITEMS, ReceiveLine
+from domain.inventory.service import BinDraft
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    reservations: int
+    seconds: float
+    latencies: list[float]
+    errors: int
+    oversell: int | None
+    #: CPU seconds spent by this process and by local PostgreSQL processes while timed.
+    client_cpu: float = 0.0
+    server_cpu: float | None = None
+
+    @property
+    def per_second(self) -> float:
+        return self.reservations / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return 0.0
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+
+
+def _client_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _server_cpu() -> float | None:
+    """CPU seconds used so far by local ``postgres`` processes (reaped backends included, via
+    the postmaster's children times); None when the server is not on this machine."""
+    total, found = 0, False
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_text()
+        except OSError:
+            continue
+        name, rest = raw[raw.index("(") + 1 : raw.rindex(")")], raw[raw.rindex(")") + 2 :]
+        if name != "postgres":
+            continue
+        fields = rest.split()
+        total += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
+        found = True
+    return total / os.sysconf("SC_CLK_TCK") if found else None
+
+
+@dataclass(frozen=True)
+class Timing:
+    seconds: float
+    latencies: list[float]
+    errors: int
+    client_cpu: float
+    server_cpu: float | None
+
+
+async def _timed(count: int, concurrency: int, one: Callable[[int], Awaitable[None]]) -> Timing:
+    """Run ``one(i)`` for i in range(count) on ``concurrency`` workers; time and count errors."""
+    latencies: list[float] = []
+    errors = 0
+    jobs = iter(range(count))
+
+    async def worker() -> None:
+        nonlocal errors
+        for i in jobs:
+            started = time.perf_counter()
+            try:
+                await one(i)
+            except Exception as exc:
+                errors += 1
+                print(f"error: {exc!r}", file=sys.stderr)
+                continue
+            latencies.append(time.perf_counter() - started)
+
+    server_before, client_before = _server_cpu(), _client_cpu()
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    seconds = time.perf_counter() - started
+    client = _client_cpu() - client_before
+    server_after = _server_cpu()
+    server = (
+        server_after - server_before
+        if server_after is not None and server_before is not None
+        else None
+    )
+    return Timing(seconds, latencies, errors, client, server)
+
+
+# -- (a) the raw ceiling -----------------------------------------------------------------------
+async def bench_raw(dsn: str, concurrency: int, count: int) -> Outcome:
+    setup = await asyncpg.connect(dsn)
+    await setup.execute(
+        """
+        CREATE TABLE bench_raw_stock (id bigint PRIMARY KEY, on_hand int NOT NULL,
+                                      reserved int NOT NULL CHECK (reserved <= on_hand));
+        CREATE TABLE bench_raw_ledger (id bigserial PRIMARY KEY, stock_id bigint NOT NULL,
+                                       delta int NOT NULL, at timestamptz NOT NULL DEFAULT now());
+        """
+    )
+    await setup.execute("INSERT INTO bench_raw_stock VALUES (1, $1, 0)", count + 100)
+    pool = await asyncpg.create_pool(dsn, min_size=concurrency, max_size=concurrency)
+    assert pool is not None
+
+    async def one(_: int) -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "SELECT on_hand, reserved FROM bench_raw_stock WHERE id = 1 FOR UPDATE"
+            )
+            assert row is not None and row["on_hand"] > row["reserved"]
+            await conn.execute("UPDATE bench_raw_stock SET reserved = reserved + 1 WHERE id = 1")
+            await conn.execute("INSERT INTO bench_raw_ledger (stock_id, delta) VALUES (1, 1)")
+
+    await _timed(min(100, count), concurrency, one)  # warm up
+    timing = await _timed(count, concurrency, one)
+    await pool.close()
+    oversell = await setup.fetchval(
+        "SELECT greatest(reserved - on_hand, 0) FROM bench_raw_stock WHERE id = 1"
+    )
+    await setup.close()
+    return Outcome(
+        "(a) raw asyncpg, 1 hot row",
+        count,
+        timing.seconds,
+        timing.latencies,
+        timing.errors,
+        oversell,
+        timing.client_cpu,
+        timing.server_cpu,
+    )
+
+
+# -- (b), (c) orderflow ------------------------------------------------------------------------
+async def make_seller(db: Database, skus: int, units_per_sku: int) -> tuple[Actor, list[int]]:
+    """An organisation with a shop, a warehouse (zone A, 10 bins) and ``skus`` SKUs in stock."""
+    slug = f"bench-{uuid.uuid4().hex[:8]}"
+    async with UnitOfWork(db, None) as uow:
+        org = await uow.accounts.add_org(slug, "Bench seller")
+        await uow.commit()
+    assert org.id is not None
+    actor = Actor.system(org.id, label="bench")
+    async with UnitOfWork(db, org.id) as uow:
+        await uow.shops.add_shop("TMALL", "Bench shop")
+        warehouse = await service.create_warehouse(
+            uow, actor, code="WH1", name="Bench", provinces=["浙江省"], priority=1
+        )
+        assert warehouse.id is not None
+        zone = await service.create_zone(uow, actor, warehouse_id=warehouse.id, code="A")
+        assert zone.id is not None
+        bins = await service.create_bins(
+            uow, actor, zone_id=zone.id, bins=[BinDraft(f"A-01-1-{i}", i) for i in range(10)]
+        )
+        [product_id] = await uow.demo.add_products([{"code": "P", "name": "Bench product"}])
+        sku_ids = await uow.demo.add_skus(
+            [
+                {"product_id": product_id, "code": f"S{i:04d}", "name": f"SKU {i}"}
+                for i in range(skus)
+            ]
+        )
+        lines = [
+            ReceiveLine(sku, bins[i % len(bins)].id or 0, units_per_sku)
+            for i, sku in enumerate(sku_ids)
+        ]
+        for start in range(0, len(lines), MAX_BULK_ITEMS):
+            await service.receive_stock(
+                uow,
+                actor,
+                warehouse_id=warehouse.id,
+                items=lines[start : start + MAX_BULK_ITEMS],
+            )
+        await uow.commit()
+    return actor, sku_ids
+
+
+async def make_orders(
+    db: Database, actor: Actor, sku_ids: list[int], count: int, prefix: str
+) -> list[int]:
+    """``count`` orders of one unit each, on SKUs chosen at random (untimed set-up)."""
+    rng = random.Random(42)
+    now = datetime.now(UTC)
+    async with UnitOfWork(db, actor.org_id) as uow:
+        shop = await uow.shops.manual_shop() or (await uow.shops.list_shops("TMALL", 0, 1))[0]
+        order_ids = await uow.demo.add_orders(
+            [
+                {
+                    "shop_id": shop.id,
+                    "external_id": f"{prefix}{i:07d}",
+                    "status": "NEW",
+                    "receiver_name": "王五",
+                    "receiver_phone": "13700137000",
+                    "receiver_province": "浙江省",
+                    "receiver_city": "杭州市",
+                    "receiver_district": "",
+                    "receiver_address": "bench",
+                    "paid_at": now,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i in range(count)
+            ]
+        )
+        await uow.demo.add_order_lines(
+            [
+                {
+                    "order_id": order_id,
+                    "sku_id": rng.choice(sku_ids),
+                    "quantity": 1,
+                    "unit_price_fen": 100,
+                    "discount_fen": 0,
+                }
+                for order_id in order_ids
+            ]
+        )
+        await uow.commit()
+    return order_ids
+
+
+async def oversold_units(db: Database, org_id: int) -> int:
+    """Units reserved beyond on-hand, per SKU, counting active reservations (should be 0)."""
+    async with db.engine.connect() as conn:
+        value = await conn.scalar(
+            text(
+                """
+                SELECT coalesce(sum(greatest(r.units - s.on_hand, 0)), 0)
+                FROM (SELECT sku_id, sum(on_hand) AS on_hand FROM stock
+                      WHERE org_id = :org GROUP BY sku_id) s
+                JOIN (SELECT sku_id, sum(quantity) AS units FROM reservations
+                      WHERE org_id = :org AND status = 'ACTIVE' GROUP BY sku_id) r
+                  USING (sku_id)
+                """
+            ),
+            {"org": org_id},
+        )
+        mismatched = await conn.scalar(
+            text(
+                """
+                SELECT count(*) FROM stock s
+                WHERE s.org_id = :org AND s.reserved <> (
+                    SELECT coalesce(sum(quantity), 0) FROM reservations r
+                    WHERE r.stock_id = s.id AND r.status = 'ACTIVE')
+                """
+            ),
+            {"org": org_id},
+        )
+    if mismatched:
+        print(f"warning: {mismatched} stock rows disagree with their reservations", file=sys.stderr)
+    return int(value or 0)
+
+
+async def bench_service(
+    db: Database, name: str, skus: int, concurrency: int, count: int
+) -> Outcome:
+    actor, sku_ids = await make_seller(db, skus, units_per_sku=count + 100)
+    warm = await make_orders(db, actor, sku_ids, min(100, count), "W")
+    order_ids = await make_orders(db, actor, sku_ids, count, "B")
+
+    async def reserve(ids: list[int], i: int) -> None:
+        result = await service.reserve_order(db, actor, ids[i])
+        if result.backordered:
+            raise RuntimeError(f"order {ids[i]} was backordered")
+
+    await _timed(len(warm), concurrency, lambda i: reserve(warm, i))
+    timing = await _timed(count, concurrency, lambda i: reserve(order_ids, i))
+    oversell = await oversold_units(db, actor.org_id)
+    return Outcome(
+        name,
+        count,
+        timing.seconds,
+        timing.latencies,
+        timing.errors,
+        oversell,
+        timing.client_cpu,
+        timing.server_cpu,
+    )
+
+
+# -- the run -----------------------------------------------------------------------------------
+async def connection_budget(url: str) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        max_connections = int(await conn.fetchval("SHOW max_connections"))
+        reserved = int(await conn.fetchval("SHOW superuser_reserved_connections"))
+        in_use = int(await conn.fetchval("SELECT count(*) FROM pg_stat_activity"))
+    finally:
+        await conn.close()
+    return max_connections - reserved - in_use - 10
+
+
+def print_table(outcomes: list[Outcome], concurrency: int) -> None:
+    header = f"{'scenario':<28}{'reservations':>13}{'res/s':>8}{'p50 ms':>8}{'p99 ms':>8}"
+    header += f"{'errors':>7}{'oversell':>9}{'client CPU':>11}{'server CPU':>11}"
+    cpus = os.cpu_count() or 0
+    print(f"\nconcurrency {concurrency} (one connection per task), {cpus} CPU cores\n")
+    print(header)
+    print("-" * len(header))
+    for o in outcomes:
+        oversell = "-" if o.oversell is None else str(o.oversell)
+        client = f"{o.client_cpu / o.reservations * 1000:.2f} ms"
+        server = "-" if o.server_cpu is None else f"{o.server_cpu / o.reservations * 1000:.2f} ms"
+        print(
+            f"{o.name:<28}{o.reservations:>13}{o.per_second:>8.0f}{o.percentile(0.5):>8.1f}"
+            f"{o.percentile(0.99):>8.1f}{o.errors:>7}{oversell:>9}{client:>11}{server:>11}"
+        )
+    print("(CPU columns: per reservation, this process / local PostgreSQL processes)")
+    raw, hot = outcomes[0], outcomes[1]
+    ratio = hot.per_second / raw.per_second if raw.per_second else 0.0
+    verdict = "OK" if ratio >= 0.8 else "BELOW TARGET"
+    print(f"\n(b)/(a) = {ratio:.0%}  (target >= 80 %: {verdict})")
+    total_oversell = sum(o.oversell or 0 for o in outcomes)
+    total_errors = sum(o.errors for o in outcomes)
+    print(f"oversell = {total_oversell}, errors = {total_errors}")
+
+
+async def run(concurrency: int, count: int, keep: bool) -> int:
+    settings = Settings()
+    configure_logging(settings)
+    server = make_url(database_url_for(settings))
+    name = f"of_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name)
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        migrator = create_async_engine(url)
+        await upgrade(migrator)
+        await migrator.dispose()
+        budget = await connection_budget(dsn)
+        if budget < concurrency:
+            print(f"note: only {budget} free connections; concurrency lowered from {concurrency}")
+            concurrency = max(1, budget)
+        raw = await bench_raw(dsn, concurrency, count)
+        engine = create_async_engine(url, pool_size=concurrency, max_overflow=0, pool_timeout=60)
+        db = Database(
+            engine=engine,
+            sessions=async_sessionmaker(engine, expire_on_commit=False, autoflush=False),
+            lock_timeout_ms=settings.lock_timeout_ms,
+        )
+        try:
+            hot = await bench_service(db, "(b) orderflow, 1 hot SKU", 1, concurrency, count)
+            spread = await bench_service(db, "(c) orderflow, 1,000 SKUs", 1000, concurrency, count)
+        finally:
+            await db.dispose()
+        print_table([raw, hot, spread], concurrency)
+        ok = (
+            hot.per_second >= 0.8 * raw.per_second
+            and not any(o.oversell for o in (raw, hot, spread))
+            and not any(o.errors for o in (raw, hot, spread))
+        )
+        return 0 if ok else 1
+    finally:
+        if not keep:
+            async with admin.connect() as conn:
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--concurrency", type=int, default=32, help="tasks = connections")
+    parser.add_argument("--reservations", type=int, default=3000, help="per scenario")
+    parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    parser.add_argument("--no-uvloop", action="store_true", help="use asyncio's own loop")
+    args = parser.parse_args()
+    loop_factory = None
+    if not args.no_uvloop:
+        try:
+            import uvloop
+
+            loop_factory = uvloop.new_event_loop
+        except ImportError:
+            pass
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        code = runner.run(run(args.concurrency, args.reservations, args.keep))
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
