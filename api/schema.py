@@ -19,14 +19,18 @@ from api.accounts.queries import AccountQueries
 from api.catalog.queries import CatalogQueries
 from api.errors import should_mask
 from api.extensions import CsrfGuard, cost_rule
+from api.inventory.mutations import InventoryMutations
+from api.inventory.queries import InventoryQueries
 from api.node import NodeQueries
 from api.orders.mutations import OrderMutations
 from api.orders.queries import OrderQueries
 from api.orders.subscriptions import OrderSubscriptions
 from db.settings import Settings
 
-Query = merge_types("Query", (NodeQueries, AccountQueries, OrderQueries, CatalogQueries))
-Mutation = merge_types("Mutation", (AccountMutations, OrderMutations))
+Query = merge_types(
+    "Query", (NodeQueries, AccountQueries, OrderQueries, CatalogQueries, InventoryQueries)
+)
+Mutation = merge_types("Mutation", (AccountMutations, OrderMutations, InventoryMutations))
 Subscription = merge_types("Subscription", (OrderSubscriptions,))
 
 

@@ -822,6 +822,14 @@ class InventoryRepository(Repository):
             for row in rows
         }
 
+    async def policy_rows(self) -> list[ShopStockPolicyRow]:
+        rows = await self.session.scalars(
+            select(ShopStockPolicyRow)
+            .where(col(ShopStockPolicyRow.org_id) == self.org_id)
+            .order_by(col(ShopStockPolicyRow.shop_id))
+        )
+        return list(rows)
+
     async def policy_row(self, shop_id: int) -> ShopStockPolicyRow | None:
         return await self.session.scalar(
             select(ShopStockPolicyRow)

@@ -1064,3 +1064,39 @@ async def reservations_for_orders(
 ) -> list[Reservation]:
     _require_read(actor)
     return await uow.inventory.reservations_of(order_ids)
+
+
+async def zones_of(uow: UnitOfWork, actor: Actor, warehouse_id: int) -> list[Zone]:
+    _require_read(actor)
+    return (await uow.inventory.zones_for_warehouses([warehouse_id]))[warehouse_id]
+
+
+async def find_bins(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    zone_id: int | None,
+    warehouse_id: int | None,
+    offset: int,
+    limit: int,
+) -> Sequence[Bin]:
+    _require_read(actor)
+    return await uow.inventory.list_bins(zone_id, warehouse_id, offset, limit)
+
+
+async def count_bins(
+    uow: UnitOfWork, actor: Actor, *, zone_id: int | None, warehouse_id: int | None
+) -> int:
+    _require_read(actor)
+    return await uow.inventory.count_bins(zone_id, warehouse_id)
+
+
+async def shop_stock_policies(uow: UnitOfWork, actor: Actor) -> list[ShopStockPolicyRow]:
+    _require_read(actor)
+    return await uow.inventory.policy_rows()
+
+
+async def stock_levels_by_ids(uow: UnitOfWork, actor: Actor, ids: Sequence[int]) -> list[Stock]:
+    _require_read(actor)
+    found = await uow.inventory.stock_by_ids(ids)
+    return [found[i] for i in ids if i in found]

@@ -1,0 +1,211 @@
+"""Inventory queries: stock levels (with totals), the stock ledger, backorders, zones, bins,
+reservations of an order, shop stock policies.  (``warehouses`` is in api/catalog.)"""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from api.context import Context
+from api.errors import from_domain
+from api.ids import decode_id_or_raise
+from api.inventory.inputs import StockLedgerFilterInput, StockLevelFilterInput
+from api.inventory.loaders import inventory_loaders
+from api.inventory.types import (
+    Backorder,
+    Bin,
+    Reservation,
+    ShopStockPolicy,
+    StockLedgerEntry,
+    StockLevel,
+    StockLevelConnection,
+    StockTotals,
+    Zone,
+)
+from api.node import register_node
+from api.pagination import Connection, PageRequest, list_connection
+from api.permissions import StockRead
+from db.repositories.inventory import LedgerFilter, StockFilter
+from domain.errors import DomainError
+from domain.inventory import service
+from domain.inventory.model import BackorderStatus
+
+
+@strawberry.type
+class InventoryQueries:
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        permission_classes=[StockRead],
+        description="Stock per SKU and bin, by SKU, warehouse, bin; with totals over all pages.",
+    )
+    async def stock_levels(
+        self,
+        info: Info[Context, None],
+        filter: StockLevelFilterInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> StockLevelConnection:
+        ctx = info.context
+        try:
+            flt = filter.to_domain() if filter else StockFilter()
+        except DomainError as exc:
+            raise from_domain(exc) from exc
+        page = await list_connection(
+            ctx,
+            PageRequest(first, after, last, before),
+            lambda uow, actor: service.count_stock_levels(uow, actor, flt),
+            lambda uow, actor, offset, limit: service.stock_levels(uow, actor, flt, offset, limit),
+            StockLevel.from_row,
+        )
+        async with ctx.uow() as uow:
+            totals = await service.stock_totals(uow, ctx.require_actor(), flt)
+        return StockLevelConnection(
+            edges=page.edges,
+            page_info=page.page_info,
+            total_count=page.total_count,
+            totals=StockTotals.from_row(totals),
+        )
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        permission_classes=[StockRead],
+        description="Every stock change (库存流水), newest first: per SKU, order, time range.",
+    )
+    async def stock_ledger(
+        self,
+        info: Info[Context, None],
+        filter: StockLedgerFilterInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[StockLedgerEntry]:
+        try:
+            flt = filter.to_domain() if filter else LedgerFilter()
+        except DomainError as exc:
+            raise from_domain(exc) from exc
+        return await list_connection(
+            info.context,
+            PageRequest(first, after, last, before),
+            lambda uow, actor: service.count_ledger_entries(uow, actor, flt),
+            lambda uow, actor, offset, limit: service.ledger_entries(
+                uow, actor, flt, offset, limit
+            ),
+            StockLedgerEntry.from_row,
+        )
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        permission_classes=[StockRead],
+        description="Order lines waiting for stock (缺货), first paid first.",
+    )
+    async def backorders(
+        self,
+        info: Info[Context, None],
+        status: BackorderStatus | None = BackorderStatus.WAITING,
+        sku_ids: list[strawberry.ID] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Backorder]:
+        skus = frozenset(decode_id_or_raise(s, "Sku", field="skuIds") for s in sku_ids or ())
+        return await list_connection(
+            info.context,
+            PageRequest(first, after, last, before),
+            lambda uow, actor: service.count_backorders(uow, actor, status, skus),
+            lambda uow, actor, offset, limit: service.backorders(
+                uow, actor, status, skus, offset, limit
+            ),
+            Backorder.from_row,
+        )
+
+    @strawberry.field(permission_classes=[StockRead], description="A warehouse's zones.")  # type: ignore[untyped-decorator]
+    async def zones(self, info: Info[Context, None], warehouse_id: strawberry.ID) -> list[Zone]:
+        ctx = info.context
+        pk = decode_id_or_raise(warehouse_id, "Warehouse", field="warehouseId")
+        try:
+            async with ctx.uow() as uow:
+                rows = await service.zones_of(uow, ctx.require_actor(), pk)
+        except DomainError as exc:
+            raise from_domain(exc) from exc
+        return [Zone.from_row(row) for row in rows]
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        permission_classes=[StockRead], description="Bins (库位) in pick-walk order."
+    )
+    async def bins(
+        self,
+        info: Info[Context, None],
+        warehouse_id: strawberry.ID | None = None,
+        zone_id: strawberry.ID | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Bin]:
+        warehouse = (
+            decode_id_or_raise(warehouse_id, "Warehouse", field="warehouseId")
+            if warehouse_id
+            else None
+        )
+        zone = decode_id_or_raise(zone_id, "Zone", field="zoneId") if zone_id else None
+        return await list_connection(
+            info.context,
+            PageRequest(first, after, last, before),
+            lambda uow, actor: service.count_bins(uow, actor, zone_id=zone, warehouse_id=warehouse),
+            lambda uow, actor, offset, limit: service.find_bins(
+                uow, actor, zone_id=zone, warehouse_id=warehouse, offset=offset, limit=limit
+            ),
+            Bin.from_row,
+        )
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        permission_classes=[StockRead],
+        description="What is reserved for an order, line by line and bin by bin (all statuses).",
+    )
+    async def order_reservations(
+        self, info: Info[Context, None], order_id: strawberry.ID
+    ) -> list[Reservation]:
+        ctx = info.context
+        pk = decode_id_or_raise(order_id, "Order", field="orderId")
+        try:
+            async with ctx.uow() as uow:
+                rows = await service.reservations_for_orders(uow, ctx.require_actor(), [pk])
+        except DomainError as exc:
+            raise from_domain(exc) from exc
+        return [Reservation.from_row(row) for row in rows]
+
+    @strawberry.field(permission_classes=[StockRead])  # type: ignore[untyped-decorator]
+    async def shop_stock_policies(self, info: Info[Context, None]) -> list[ShopStockPolicy]:
+        ctx = info.context
+        try:
+            async with ctx.uow() as uow:
+                rows = await service.shop_stock_policies(uow, ctx.require_actor())
+        except DomainError as exc:
+            raise from_domain(exc) from exc
+        return [ShopStockPolicy.from_row(row) for row in rows]
+
+
+async def _zone(ctx: Context, pk: int) -> Zone | None:
+    row = await inventory_loaders(ctx).zone.load(pk)
+    return Zone.from_row(row) if row else None
+
+
+async def _bin(ctx: Context, pk: int) -> Bin | None:
+    row = await inventory_loaders(ctx).bin.load(pk)
+    return Bin.from_row(row) if row else None
+
+
+async def _stock_level(ctx: Context, pk: int) -> StockLevel | None:
+    actor = ctx.require_actor()
+    try:
+        async with ctx.uow() as uow:
+            rows = await service.stock_levels_by_ids(uow, actor, [pk])
+    except DomainError as exc:
+        raise from_domain(exc) from exc
+    return StockLevel.from_row(rows[0]) if rows else None
+
+
+register_node("Zone", _zone)
+register_node("Bin", _bin)
+register_node("StockLevel", _stock_level)
