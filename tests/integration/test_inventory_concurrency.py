@@ -16,6 +16,7 @@ from db.engine import Database
 from db.settings import Settings
 from db.uow import UnitOfWork
 from domain.inventory import reconcile, service
+from domain.inventory.errors import ConcurrentUpdate
 from domain.inventory.model import ReceiveLine, TransferLine
 from domain.inventory.retry import Attempts, run_with_retries
 from domain.orders.model import OrderStatus
@@ -201,3 +202,36 @@ async def test_opposite_lock_orders_never_deadlock(crowd_db: Database) -> None:
         totals = await sku_totals(crowd_db, seller.org_id, sku)
         assert 0 <= totals.reserved <= totals.on_hand
         assert totals.reserved == totals.active_reservations
+
+
+async def test_a_row_locked_too_long_fails_typed_and_writes_nothing(
+    db: Database, settings: Settings
+) -> None:
+    """Lock timeouts are retried a bounded number of times, then CONCURRENT_UPDATE; the
+    order is left exactly as it was."""
+    seller = await make_org(db)
+    layout = await make_layout(db, seller)
+    sku = seller.skus[0].id
+    assert sku is not None
+    await receive(db, seller, layout, sku, 5, bin_id=layout.bin_id())
+    order = await make_order_with(db, seller, [(sku, 1)])
+    assert order.id is not None
+    impatient = Database(engine=db.engine, sessions=db.sessions, lock_timeout_ms=30)
+
+    async with db.engine.connect() as blocker:
+        await blocker.execute(
+            text("SELECT id FROM stock WHERE org_id = :org AND sku_id = :sku FOR UPDATE"),
+            {"org": seller.org_id, "sku": sku},
+        )
+        with pytest.raises(ConcurrentUpdate):
+            await service.reserve_order(impatient, seller.actor(), order.id)
+        await blocker.rollback()
+
+    assert await count_rows(db, "reservations", seller.org_id) == 0
+    assert await count_rows(db, "backorders", seller.org_id) == 0
+    assert await count_rows(db, "orders", seller.org_id, "status = 'NEW'") == 1
+    assert await count_rows(db, "order_history", seller.org_id) == 0
+    assert (await sku_totals(db, seller.org_id, sku)).reserved == 0
+    # Once the row is free the same call succeeds.
+    result = await service.reserve_order(db, seller.actor(), order.id)
+    assert result.status is OrderStatus.RESERVED
