@@ -232,9 +232,7 @@ class StockLedgerEntry(SQLModel, table=True):
     reference: str = Field(max_length=64, nullable=False, default="")
     actor_label: str = Field(max_length=200, nullable=False)
     actor_user_id: int | None = Field(default=None, sa_column=_ref("users.id", nullable=True))
-    actor_token_id: int | None = Field(
-        default=None, sa_column=_ref("api_tokens.id", nullable=True)
-    )
+    actor_token_id: int | None = Field(default=None, sa_column=_ref("api_tokens.id", nullable=True))
     created_at: datetime = created_field()
 
 
