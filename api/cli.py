@@ -1,4 +1,5 @@
-"""``orderflow``: serve, worker, demo, migrate, export-schema, create-org, create-user.
+"""``orderflow``: serve, worker, demo, migrate, export-schema, create-org, create-user,
+reconcile-stock.
 
 Every command that needs PostgreSQL or Redis uses ``DATABASE_URL`` / ``REDIS_URL`` when set and
 otherwise starts the embedded ones under ``./.orderflow/``; the last orderflow process to exit
@@ -229,6 +230,48 @@ def create_user(
         typer.echo(f"created {user.role} user {user.username} in {org}")
 
     _run(main)
+
+
+@app.command("reconcile-stock")
+def reconcile_stock(
+    org: Annotated[
+        str | None, typer.Option(help="Organisation code; every organisation when omitted.")
+    ] = None,
+) -> None:
+    """Check stock against its ledger and reservations (库存对账); exit 1 on any drift.
+
+    Reports only: a person decides what is true and corrects it with a stock count.
+    """
+    from db.uow import UnitOfWork
+    from domain.inventory.reconcile import reconcile, reconcile_all
+
+    settings = _settings()
+
+    async def main() -> bool:
+        db = await _database(settings)
+        try:
+            if org is None:
+                reports = await reconcile_all(db)
+            else:
+                async with UnitOfWork(db, None) as uow:
+                    found = await uow.accounts.org_by_slug(org.strip().lower())
+                if found is None or found.id is None:
+                    raise DomainError(f"No organisation '{org}'", field="org")
+                reports = [await reconcile(db, found.id)]
+        finally:
+            await db.dispose()
+        for report in reports:
+            state = "ok" if report.ok else "DRIFT"
+            typer.echo(
+                f"org {report.org_id}: {state} ({report.checked_rows} stock rows checked, "
+                f"{len(report.drifts)} drifted, {report.orphan_ledger_rows} orphan ledger rows)"
+            )
+            for drift in report.drifts:
+                typer.echo("  " + " ".join(f"{k}={v}" for k, v in drift.describe().items()))
+        return all(report.ok for report in reports)
+
+    if not _run(main):
+        raise typer.Exit(code=1)
 
 
 @app.command()

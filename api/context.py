@@ -46,7 +46,9 @@ class Context:
         return Loaders(self.services.db, self.require_actor().org_id)
 
     def reset_loaders(self) -> None:
-        self.__dict__.pop("loaders", None)
+        """Forget cached rows (every area's loaders), e.g. between subscription events."""
+        for key in [k for k in self.__dict__ if k.endswith("loaders")]:
+            del self.__dict__[key]
 
     @property
     def client_ip(self) -> str:

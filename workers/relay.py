@@ -33,7 +33,10 @@ log = structlog.get_logger(__name__)
 #: Jobs enqueued for each published topic, by arq function name; each is called as
 #: ``job(ctx, event)`` with ``event = EventMessage.to_dict()`` and job id ``f"{job}:{event id}"``.
 #: Owners of a job add their route here (e.g. ``"order.created": ["reserve_order_job"]``).
-TOPIC_JOBS: dict[str, list[str]] = {"stock.changed": ["retry_backorders_job"]}
+TOPIC_JOBS: dict[str, list[str]] = {
+    "order.created": ["reserve_created_order_job"],
+    "stock.changed": ["retry_backorders_job"],
+}
 
 #: Published events are kept this long (for debugging and replays), then deleted by a cron job.
 OUTBOX_RETENTION = timedelta(days=7)

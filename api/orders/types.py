@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
@@ -11,9 +12,12 @@ from strawberry.types import Info
 from api.catalog.types import Shop, Sku
 from api.context import Context
 from api.errors import UserError
-from api.permissions import CanSeeSensitive
+from api.permissions import CanSeeSensitive, StockRead
 from db import tables
 from domain.orders.model import OrderStatus, mask_phone
+
+if TYPE_CHECKING:
+    from api.inventory.types import Reservation
 
 
 @strawberry.type(description="A buyer (买家) as known on one channel.")
@@ -73,6 +77,19 @@ class OrderLine(relay.Node):
     async def sku(self, info: Info[Context, None]) -> Sku | None:
         row = await info.context.loaders.sku.load(self._row.sku_id)
         return Sku.from_row(row) if row else None
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        permission_classes=[StockRead],
+        description="Where this line's units are reserved (warehouse, bin), in every status.",
+    )
+    async def reservations(
+        self, info: Info[Context, None]
+    ) -> list[Annotated[Reservation, strawberry.lazy("api.inventory.types")]] | None:
+        from api.inventory.loaders import inventory_loaders
+        from api.inventory.types import Reservation
+
+        rows = await inventory_loaders(info.context).order_reservations.load(self._row.order_id)
+        return [Reservation.from_row(r) for r in rows if r.order_line_id == self._row.id]
 
     @classmethod
     def from_row(cls, row: tables.OrderLine) -> OrderLine:

@@ -16,6 +16,7 @@ from db.uow import UnitOfWork
 from domain import audit
 from domain.accounts.model import Actor, Role, Scope
 from domain.errors import DomainError, Duplicate, ErrorCode, Forbidden, InvalidInput, NotFound
+from domain.inventory import service as inventory
 from domain.orders.model import (
     ORDER_EDIT_ROLES,
     REMARK_ROLES,
@@ -207,6 +208,8 @@ async def cancel_order(uow: UnitOfWork, actor: Actor, order_id: int, reason: str
         raise InvalidInput("A cancellation reason is required", field="reason")
     order = await get_order(uow, actor, order_id, lock=True)
     check_transition(OrderStatus(order.status), OrderStatus.CANCELLED)
+    # Same transaction: the stock comes back exactly when the order is cancelled, or not at all.
+    await inventory.release_order(uow, actor, order_id, f"cancelled: {reason}")
     await change_status(uow, actor, order, OrderStatus.CANCELLED, reason)
     audit.record(uow, actor, "order.cancel", "Order", order.id, reason=reason)
     return order

@@ -71,3 +71,21 @@ async def test_sweep_catches_stock_that_arrived_without_an_event(db: Database) -
     assert await order_status(db, seller.org_id, order.id) == "RESERVED"
     nightly = await jobs.reconcile_stock({"db": db})
     assert nightly["organisations"] >= 1
+
+
+async def test_new_orders_are_routed_to_reservation(db: Database) -> None:
+    """order.created reaches the reservation job through the relay's routing table."""
+    assert TOPIC_JOBS["order.created"] == ["reserve_created_order_job"]
+    seller = await make_org(db)
+    layout = await make_layout(db, seller)
+    sku = seller.skus[0].id
+    assert sku is not None
+    await receive(
+        db, seller, layout, sku, 5, bin_id=layout.bins[layout.warehouses[0].id or 0][0].id or 0
+    )
+    order = await make_order_with(db, seller, [(sku, 2)])
+    assert order.id is not None
+    result = await jobs.reserve_created_order_job(
+        {"db": db}, {"org_id": seller.org_id, "aggregate_id": order.id, "topic": "order.created"}
+    )
+    assert result["status"] == "RESERVED"

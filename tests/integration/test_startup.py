@@ -100,3 +100,39 @@ async def test_create_org_and_user_from_the_cli(
     assert bob is not None and bob.role == "WAREHOUSE"
     assert verify_password(bob.password_hash, "bob-pass-12")
     assert eve is None
+
+
+async def test_reconcile_stock_cli_exits_1_on_drift(
+    settings: Settings, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support.factories import make_org
+    from tests.support.inventory import make_layout, receive
+
+    seller = await make_org(db)
+    layout = await make_layout(db, seller)
+    sku = seller.skus[0].id or 0
+    await receive(
+        db, seller, layout, sku, 4, bin_id=layout.bins[layout.warehouses[0].id or 0][0].id or 0
+    )
+    assert settings.database_url
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("REDIS_URL", settings.redis_url or "")
+    settings_module.get_settings.cache_clear()
+    runner = CliRunner()
+    try:
+        clean = await asyncio.to_thread(
+            runner.invoke, cli, ["reconcile-stock", "--org", seller.slug]
+        )
+        assert clean.exit_code == 0, clean.output
+        assert ": ok" in clean.output
+        async with db.engine.begin() as conn:  # a bug (or a hand edit) behind the ledger's back
+            await conn.exec_driver_sql(
+                f"UPDATE stock SET on_hand = on_hand + 3 WHERE org_id = {seller.org_id}"
+            )
+        drifted = await asyncio.to_thread(
+            runner.invoke, cli, ["reconcile-stock", "--org", seller.slug]
+        )
+    finally:
+        settings_module.get_settings.cache_clear()
+    assert drifted.exit_code == 1, drifted.output
+    assert "DRIFT" in drifted.output and "ledgerOnHand=4" in drifted.output

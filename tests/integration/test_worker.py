@@ -42,10 +42,14 @@ def test_worker_kwargs_carry_the_deployment_prefix(settings: Settings) -> None:
     kwargs = WorkerSettings.for_app(settings, "postgresql+asyncpg://x/y", "redis://h:1/0")
     assert kwargs["queue_name"] == f"{settings.redis_prefix}:queue"
     assert kwargs["handle_signals"] is False
-    assert [job.name for job in kwargs["cron_jobs"]] == [
-        f"{settings.redis_prefix}:cron:cleanup_outbox_job"
-    ]
-    assert kwargs["cron_jobs"][0] is not WorkerSettings.cron_jobs[0]
+    names = [job.name for job in kwargs["cron_jobs"]]
+    assert len(names) == len(WorkerSettings.cron_jobs)
+    assert f"{settings.redis_prefix}:cron:cleanup_outbox_job" in names
+    assert all(name.startswith(f"{settings.redis_prefix}:cron:") for name in names)
+    # Copies: another deployment's settings never leak into the class-level list.
+    assert all(
+        a is not b for a, b in zip(kwargs["cron_jobs"], WorkerSettings.cron_jobs, strict=True)
+    )
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -1,6 +1,7 @@
 """Inventory jobs: reserve an order, retry backorders when stock arrives, reconcile nightly.
 
-- ``reserve_order_job(ctx, org_id, order_id)``: the pipeline's reservation step.
+- ``reserve_order_job(ctx, org_id, order_id)``: the pipeline's reservation step;
+  ``reserve_created_order_job(ctx, event)`` runs it for each ``order.created`` outbox event.
 - ``retry_backorders_job(ctx, event)``: routed from the ``stock.changed`` outbox topic (receive,
   count, transfer, release, return); retries the waiting orders of those SKUs, first paid first.
 - ``retry_backorders_sweep(ctx)``: cron, every few minutes; the safety net for an event that
@@ -41,6 +42,11 @@ async def reserve_order_job(ctx: dict[str, Any], org_id: int, order_id: int) -> 
     }
 
 
+async def reserve_created_order_job(ctx: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
+    """Routed from ``order.created``: a new order enters the pipeline and reserves its stock."""
+    return await reserve_order_job(ctx, int(event["org_id"]), int(event["aggregate_id"]))
+
+
 async def retry_backorders_job(ctx: dict[str, Any], event: dict[str, Any]) -> dict[str, int]:
     """Routed from ``stock.changed``: ``event`` is the outbox event (see workers.events)."""
     org_id = int(event["org_id"])
@@ -78,4 +84,10 @@ async def reconcile_stock(ctx: dict[str, Any]) -> dict[str, int]:
 
 
 #: For workers/settings.py.
-INVENTORY_JOBS = (reserve_order_job, retry_backorders_job, retry_backorders_sweep, reconcile_stock)
+INVENTORY_JOBS = (
+    reserve_order_job,
+    reserve_created_order_job,
+    retry_backorders_job,
+    retry_backorders_sweep,
+    reconcile_stock,
+)
