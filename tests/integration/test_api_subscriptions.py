@@ -13,7 +13,7 @@ from db.settings import Settings
 from domain.accounts.model import Role
 from tests.integration.test_api_orders import CREATE, order_input
 from tests.support.api import GraphQLClient
-from tests.support.factories import Seller, make_org
+from tests.support.factories import PASSWORD, Seller, make_org
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -99,3 +99,34 @@ async def test_subscription_needs_credentials(settings: Settings) -> None:
             return int(message.get("code", 0))
 
     assert await asyncio.to_thread(scenario) == 4403
+
+
+async def test_browser_session_cookie_authenticates_the_websocket(
+    settings: Settings, client: GraphQLClient, seller: Seller
+) -> None:
+    """GraphiQL and SPAs in a browser: the httpOnly cookie from `login(useCookie: true)` rides on
+    the websocket handshake, so connection_init needs no token."""
+
+    def scenario() -> str:
+        with TestClient(create_app(settings)) as browser:
+            login = browser.post(
+                "/graphql",
+                json={
+                    "query": """mutation($input: LoginInput!) { login(input: $input) {
+                        csrfToken errors { code } } }""",
+                    "variables": {
+                        "input": {
+                            "organization": seller.slug,
+                            "username": "manager",
+                            "password": PASSWORD,
+                            "useCookie": True,
+                        }
+                    },
+                },
+            )
+            assert login.json()["data"]["login"]["errors"] == []
+            with browser.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+                ws.send_json({"type": "connection_init", "payload": {}})
+                return str(ws.receive_json()["type"])
+
+    assert await asyncio.to_thread(scenario) == "connection_ack"
