@@ -23,6 +23,7 @@ from api.logs import configure_logging
 from db.embedded import (
     ServiceUrls,
     database_url_for,
+    embedded_handles,
     install_sigterm_handler,
     resolve_service_urls,
     stop_embedded,
@@ -50,8 +51,9 @@ def _settings() -> Settings:
 
 
 def _run(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run a coroutine; embedded services are released however it ends."""
+    """Run a coroutine; embedded services it started are released however it ends."""
     install_sigterm_handler()
+    held_before = embedded_handles()  # e.g. a test session calling the CLI in-process
     try:
         return asyncio.run(main())
     except DomainError as exc:
@@ -60,7 +62,7 @@ def _run(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
     except KeyboardInterrupt:
         raise typer.Exit(code=130) from None
     finally:
-        stop_embedded()
+        stop_embedded(keep=held_before)
 
 
 async def _database(settings: Settings, urls: ServiceUrls | None = None) -> Database:

@@ -100,12 +100,18 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def stop_embedded() -> None:
-    """Release this process's handles; the last process out stops the servers."""
-    redis_server = _handles.pop("redis", None)
+def embedded_handles() -> frozenset[str]:
+    """Which embedded services this process holds now ("pg", "redis")."""
+    return frozenset(_handles)
+
+
+def stop_embedded(keep: frozenset[str] = frozenset()) -> None:
+    """Release this process's handles (but those in ``keep``, which someone else in this
+    process started and still uses); the last process out stops the servers."""
+    redis_server = _handles.pop("redis", None) if "redis" not in keep else None
     if redis_server is not None:
         redis_server._cleanup()
-    pg_server = _handles.pop("pg", None)
+    pg_server = _handles.pop("pg", None) if "pg" not in keep else None
     if pg_server is not None:
         pg_server.cleanup()
 
