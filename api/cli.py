@@ -211,12 +211,9 @@ def create_user(
     async def main() -> None:
         db = await _database(settings)
         try:
-            async with UnitOfWork(db, None) as uow:
-                organization = await uow.accounts.org_by_slug(org.strip().lower())
-            if organization is None or organization.id is None:
-                raise DomainError(f"No organisation '{org}'", field="org")
-            actor = Actor.system(organization.id, label="cli")
-            async with UnitOfWork(db, organization.id) as uow:
+            org_id = await accounts.organization_id(db, org)
+            actor = Actor.system(org_id, label="cli")
+            async with UnitOfWork(db, org_id) as uow:
                 user = await accounts.create_user(
                     uow,
                     actor,
@@ -244,7 +241,6 @@ def reconcile_stock(
 
     Reports only: a person decides what is true and corrects it with a stock count.
     """
-    from db.uow import UnitOfWork
     from domain.inventory.reconcile import reconcile, reconcile_all
 
     settings = _settings()
@@ -255,11 +251,7 @@ def reconcile_stock(
             if org is None:
                 reports = await reconcile_all(db)
             else:
-                async with UnitOfWork(db, None) as uow:
-                    found = await uow.accounts.org_by_slug(org.strip().lower())
-                if found is None or found.id is None:
-                    raise DomainError(f"No organisation '{org}'", field="org")
-                reports = [await reconcile(db, found.id)]
+                reports = [await reconcile(db, await accounts.organization_id(db, org))]
         finally:
             await db.dispose()
         for report in reports:

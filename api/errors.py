@@ -74,11 +74,9 @@ def should_mask(error: GraphQLError) -> bool:
 P = TypeVar("P")
 
 
-async def run_mutation(
-    action: Callable[[], Awaitable[P]], on_error: Callable[[list[UserError]], P]
-) -> P:
-    """Run a mutation's use case; typed domain errors become the payload's ``errors``."""
+async def run_mutation(action: Callable[[], Awaitable[P]], payload: Callable[..., P]) -> P:
+    """Run a mutation's use case; typed domain errors become ``payload(errors=[...])``."""
     try:
         return await action()
     except DomainError as exc:
-        return on_error([UserError.from_domain(exc)])
+        return payload(errors=[UserError.from_domain(exc)])

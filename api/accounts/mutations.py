@@ -76,7 +76,7 @@ class AccountMutations:
                 ),
             )
 
-        return await run_mutation(action, lambda errors: LoginPayload(errors=errors))
+        return await run_mutation(action, LoginPayload)
 
     @strawberry.mutation(  # type: ignore[untyped-decorator]
         permission_classes=[IsAuthenticated], description="End this session (token and cookie)."
@@ -115,7 +115,7 @@ class AccountMutations:
                 )
             return ChangePasswordPayload(token=token, expires_at=expires)
 
-        return await run_mutation(action, lambda errors: ChangePasswordPayload(errors=errors))
+        return await run_mutation(action, ChangePasswordPayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def create_api_token(
@@ -135,7 +135,7 @@ class AccountMutations:
                 await uow.commit()
             return CreateApiTokenPayload(api_token=ApiToken.from_row(row), secret=secret)
 
-        return await run_mutation(action, lambda errors: CreateApiTokenPayload(errors=errors))
+        return await run_mutation(action, CreateApiTokenPayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def revoke_api_token(
@@ -150,7 +150,7 @@ class AccountMutations:
                 await uow.commit()
             return ApiTokenPayload(api_token=ApiToken.from_row(row))
 
-        return await run_mutation(action, lambda errors: ApiTokenPayload(errors=errors))
+        return await run_mutation(action, ApiTokenPayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def create_user(self, info: Info[Context, None], input: CreateUserInput) -> UserPayload:
@@ -170,7 +170,7 @@ class AccountMutations:
                 await uow.commit()
             return UserPayload(user=User.from_row(user))
 
-        return await run_mutation(action, lambda errors: UserPayload(errors=errors))
+        return await run_mutation(action, UserPayload)
 
     @strawberry.mutation(  # type: ignore[untyped-decorator]
         description="Create a new organisation with its owner (only when the deployment "
@@ -191,4 +191,4 @@ class AccountMutations:
             )
             return SignUpPayload(organization=Organization.from_row(org), user=User.from_row(owner))
 
-        return await run_mutation(action, lambda errors: SignUpPayload(errors=errors))
+        return await run_mutation(action, SignUpPayload)

@@ -87,7 +87,7 @@ class InventoryMutations:
             )
             return _levels(states)
 
-        return await run_mutation(action, lambda errors: StockChangePayload(errors=errors))
+        return await run_mutation(action, StockChangePayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def adjust_stock(
@@ -107,7 +107,7 @@ class InventoryMutations:
             )
             return _levels(states)
 
-        return await run_mutation(action, lambda errors: StockChangePayload(errors=errors))
+        return await run_mutation(action, StockChangePayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def transfer_stock(
@@ -127,7 +127,7 @@ class InventoryMutations:
             )
             return _levels(states)
 
-        return await run_mutation(action, lambda errors: StockChangePayload(errors=errors))
+        return await run_mutation(action, StockChangePayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def set_safety_stock(
@@ -145,7 +145,7 @@ class InventoryMutations:
             )
             return _levels(states)
 
-        return await run_mutation(action, lambda errors: StockChangePayload(errors=errors))
+        return await run_mutation(action, StockChangePayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def create_warehouse(
@@ -167,7 +167,7 @@ class InventoryMutations:
                 await uow.commit()
             return WarehousePayload(warehouse=Warehouse.from_row(row))
 
-        return await run_mutation(action, lambda errors: WarehousePayload(errors=errors))
+        return await run_mutation(action, WarehousePayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def update_warehouse(
@@ -191,7 +191,7 @@ class InventoryMutations:
                 await uow.commit()
             return WarehousePayload(warehouse=Warehouse.from_row(row))
 
-        return await run_mutation(action, lambda errors: WarehousePayload(errors=errors))
+        return await run_mutation(action, WarehousePayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def create_zone(self, info: Info[Context, None], input: CreateZoneInput) -> ZonePayload:
@@ -211,7 +211,7 @@ class InventoryMutations:
                 await uow.commit()
             return ZonePayload(zone=Zone.from_row(row))
 
-        return await run_mutation(action, lambda errors: ZonePayload(errors=errors))
+        return await run_mutation(action, ZonePayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def update_zone(self, info: Info[Context, None], input: UpdateZoneInput) -> ZonePayload:
@@ -226,7 +226,7 @@ class InventoryMutations:
                 await uow.commit()
             return ZonePayload(zone=Zone.from_row(row))
 
-        return await run_mutation(action, lambda errors: ZonePayload(errors=errors))
+        return await run_mutation(action, ZonePayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def create_bins(self, info: Info[Context, None], input: CreateBinsInput) -> BinsPayload:
@@ -241,7 +241,7 @@ class InventoryMutations:
                 await uow.commit()
             return BinsPayload(bins=[Bin.from_row(row) for row in rows])
 
-        return await run_mutation(action, lambda errors: BinsPayload(errors=errors))
+        return await run_mutation(action, BinsPayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def update_bin(self, info: Info[Context, None], input: UpdateBinInput) -> BinPayload:
@@ -256,7 +256,7 @@ class InventoryMutations:
                 await uow.commit()
             return BinPayload(bin=Bin.from_row(row))
 
-        return await run_mutation(action, lambda errors: BinPayload(errors=errors))
+        return await run_mutation(action, BinPayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def set_shop_stock_policy(
@@ -273,4 +273,4 @@ class InventoryMutations:
                 await uow.commit()
             return ShopStockPolicyPayload(policy=ShopStockPolicy.from_row(row))
 
-        return await run_mutation(action, lambda errors: ShopStockPolicyPayload(errors=errors))
+        return await run_mutation(action, ShopStockPolicyPayload)

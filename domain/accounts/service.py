@@ -124,6 +124,15 @@ async def create_organization(
     return org, owner
 
 
+async def organization_id(db: Database, slug: str) -> int:
+    """The id of the organisation with this code (for the CLI, which is told codes, not ids)."""
+    async with UnitOfWork(db, None) as uow:
+        org = await uow.accounts.org_by_slug(slug.strip().lower())
+    if org is None or org.id is None:
+        raise NotFound(f"No organisation '{slug}'", field="org")
+    return org.id
+
+
 async def create_user(
     uow: UnitOfWork,
     actor: Actor,
