@@ -49,8 +49,11 @@ class Order(SQLModel, table=True):
     )
 
     id: int | None = id_field()
-    org_id: int = org_field()
-    shop_id: int = fk_field("shops.id")
+    # No single-column indexes on org_id and shop_id: the composite (org_id, ...) indexes and
+    # the unique (org_id, shop_id, external_id) serve every query, which always names org_id.
+    # Each index costs a write on every status change (status is indexed: never a HOT update).
+    org_id: int = org_field(index=False)
+    shop_id: int = fk_field("shops.id", index=False)
     external_id: str = Field(max_length=64, nullable=False)
     status: str = Field(max_length=16, nullable=False, default=OrderStatus.NEW.value)
     goods_fen: int = Field(sa_type=BigInteger, nullable=False, default=0)
@@ -70,7 +73,8 @@ class Order(SQLModel, table=True):
     paid_at: datetime | None = time_field()
     created_at: datetime = created_field()
     updated_at: datetime = created_field()
-    created_by_user_id: int | None = fk_field("users.id", nullable=True)
+    # Never queried by (users are not deleted): no index.
+    created_by_user_id: int | None = fk_field("users.id", nullable=True, index=False)
     # The drop-ship supplier (代发) fulfilling this order, if any: it alone may see the order.
     supplier_id: int | None = fk_field("suppliers.id", nullable=True)
 
@@ -126,12 +130,14 @@ class OrderHistory(SQLModel, table=True):
     __tablename__ = "order_history"
 
     id: int | None = id_field()
-    org_id: int = org_field()
+    # Read by order_id only; org_id and the actor columns are never searched (and a status
+    # change writes one of these rows, so each index would be one more write per change).
+    org_id: int = org_field(index=False)
     order_id: int = fk_field("orders.id", ondelete="CASCADE")
     from_status: str | None = Field(default=None, sa_type=String(16))
     to_status: str = Field(sa_type=String(16), nullable=False)
     actor_label: str = Field(max_length=200, nullable=False)
-    actor_user_id: int | None = fk_field("users.id", nullable=True)
-    actor_token_id: int | None = fk_field("api_tokens.id", nullable=True)
+    actor_user_id: int | None = fk_field("users.id", nullable=True, index=False)
+    actor_token_id: int | None = fk_field("api_tokens.id", nullable=True, index=False)
     reason: str = Field(sa_type=Text, nullable=False, default="")
     created_at: datetime = created_field()
