@@ -4,6 +4,8 @@ An organisation-scoped unit of work switches the transaction to the non-superuse
 role and sets ``app.org_id`` (both ``SET LOCAL``), so PostgreSQL's row-level security hides every
 other organisation's rows even from a query that forgot its filter.  A system unit of work (login
 look-ups, the outbox relay, the CLI's org creation) runs without that scope, on purpose and by name.
+
+``DriverUnitOfWork`` is the same transaction without the ORM, for the reservation hot path.
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from typing import Any, Self
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
 
 from db.engine import APP_ROLE, Database
 from db.repositories.accounts import AccountRepository
 from db.repositories.catalog import CatalogRepository
 from db.repositories.demo import DemoRepository
 from db.repositories.events import EventRepository
-from db.repositories.inventory import InventoryRepository
+from db.repositories.inventory import InventoryRepository, ReservationStatements
 from db.repositories.orders import OrderRepository
 from db.repositories.shops import ShopRepository
 from db.tables import AuditEntry, OutboxEvent
@@ -159,3 +163,79 @@ class UnitOfWork:
 
     async def flush(self, objects: Sequence[Any] | None = None) -> None:
         await self.session.flush(objects)
+
+
+class DriverUnitOfWork:
+    """An organisation-scoped transaction run directly on the pooled asyncpg connection.
+
+    The same guarantees as ``UnitOfWork(db, org_id)`` — one transaction, ``orderflow_app`` role
+    and ``app.org_id`` for RLS, ``lock_timeout``, all ``SET LOCAL``; nothing is kept unless
+    ``commit`` is called — for code whose statements are all driver-level (the reservation
+    path, ``ReservationStatements``).  Without the ORM session it costs about a third of the
+    client CPU of a reservation less, and ``BEGIN`` and the settings travel in one round trip.
+    It has no ``emit``: such code writes its outbox rows and NOTIFY itself.
+    """
+
+    def __init__(self, db: Database, org_id: int) -> None:
+        self._db = db
+        self.org_id = org_id
+        self._raw: PoolProxiedConnection | None = None
+        self._committed = False
+
+    @property
+    def conn(self) -> Any:
+        """The asyncpg connection (asyncpg ships no type information)."""
+        if self._raw is None:
+            raise RuntimeError("DriverUnitOfWork used outside 'async with'")
+        return self._raw.driver_connection
+
+    @property
+    def reservations(self) -> ReservationStatements:
+        return ReservationStatements(self.conn, self.org_id)
+
+    async def __aenter__(self) -> Self:
+        self._raw = await self._db.engine.raw_connection()
+        # Simple-query protocol: both statements in one round trip.  Only integers and a
+        # constant are interpolated.
+        begin = (
+            f"BEGIN; SELECT set_config('role', '{APP_ROLE}', true),"
+            f" set_config('app.org_id', '{int(self.org_id)}', true),"
+            f" set_config('lock_timeout', '{int(self._db.lock_timeout_ms)}ms', true)"
+        )
+        try:
+            await self.conn.execute(begin)
+        except BaseException:
+            await self._release()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._release()
+
+    async def commit(self) -> None:
+        status = await self.conn.execute("COMMIT")
+        if status != "COMMIT":  # PostgreSQL answers COMMIT of a failed transaction with ROLLBACK
+            raise RuntimeError(f"transaction not committed: {status}")
+        self._committed = True
+
+    async def _release(self) -> None:
+        raw, self._raw = self._raw, None
+        if raw is None:
+            return
+        try:
+            conn = raw.driver_connection
+            if not self._committed and conn is not None:
+                await conn.execute("ROLLBACK")
+        except BaseException as error:
+            # The connection is in an unknown state: close it, which also ends (rolls back)
+            # the transaction on the server, and keep it out of the pool.
+            await greenlet_spawn(raw.invalidate)
+            if not isinstance(error, Exception):
+                raise
+        finally:
+            await greenlet_spawn(raw.close)

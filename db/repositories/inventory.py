@@ -132,10 +132,6 @@ def _state(row: Any) -> StockState:
 
 
 class InventoryRepository(Repository):
-    def __init__(self, session: AsyncSession, org_id: int) -> None:
-        super().__init__(session, org_id)
-        self._conn: Any = None  # the asyncpg connection of the reservation path, once fetched
-
     # -- warehouses, zones, bins, SKUs -----------------------------------------------------------
     async def warehouse(self, warehouse_id: int) -> Warehouse | None:
         return await self.session.scalar(
@@ -400,173 +396,6 @@ class InventoryRepository(Repository):
             ),
             {"org": self.org_id, "ids": ids, "safety": [values[i] for i in ids]},
         )
-
-    # -- reservation: the hot path ---------------------------------------------------------------
-    # These statements run on the asyncpg connection under the unit of work's transaction,
-    # bypassing SQLAlchemy's statement layer: measured, it halves the client CPU of a
-    # reservation, and client CPU is what stretches the time a hot stock row stays locked
-    # (bench/reservation.py).  Same transaction, same role, same RLS, same lock_timeout.
-    async def _driver(self) -> Any:
-        if self._conn is None:
-            connection = await self.session.connection()
-            raw = await connection.get_raw_connection()
-            self._conn = raw.driver_connection
-        return self._conn
-
-    async def lock_order_demand(self, order_id: int) -> OrderDemand | None:
-        """Lock the order row and read what reservation needs: lines, what each already has
-        reserved, and the shop's rules.  The order is locked before any stock row.
-
-        Two statements on purpose: the lines and their reservations are read *after* the order
-        lock is granted, in a fresh snapshot, so a reservation committed by whoever held the
-        lock before us is seen (one statement would read them in its pre-lock snapshot).
-        """
-        conn = await self._driver()
-        head = await conn.fetchrow(_LOCK_ORDER_SQL, self.org_id, order_id)
-        if head is None:
-            return None
-        lines = await conn.fetch(_ORDER_LINES_SQL, self.org_id, order_id)
-        return OrderDemand(
-            order_id=head["id"],
-            status=head["status"],
-            shop_id=head["shop_id"],
-            external_id=head["external_id"],
-            total_fen=head["total_fen"],
-            province=head["receiver_province"],
-            paid_at=head["paid_at"],
-            allow_partial=head["allow_partial_reservation"],
-            allow_split=head["allow_split"],
-            lines=tuple(
-                DemandLine(r["id"], r["sku_id"], r["quantity"], r["reserved"]) for r in lines
-            ),
-            reserved_warehouses=frozenset(w for r in lines for w in r["warehouses"]),
-        )
-
-    async def stock_slots(self, sku_ids: Sequence[int]) -> list[StockSlot]:
-        """The stock rows of ``sku_ids`` with something available in an active warehouse, with
-        what the strategy needs about bin and warehouse.  Not locked: a plan made from these is
-        checked against the locked rows by ``apply_reservation``."""
-        if not sku_ids:
-            return []
-        conn = await self._driver()
-        rows = await conn.fetch(_STOCK_SLOTS_SQL, self.org_id, sorted(set(sku_ids)))
-        return [
-            StockSlot(
-                state=StockState(
-                    stock_id=row["id"],
-                    sku_id=row["sku_id"],
-                    warehouse_id=row["warehouse_id"],
-                    bin_id=row["bin_id"],
-                    on_hand=row["on_hand"],
-                    reserved=row["reserved"],
-                    safety=row["safety"],
-                ),
-                bin_code=row["bin_code"],
-                zone_order=row["walk_order"],
-                walk_seq=row["walk_seq"],
-                warehouse_provinces=tuple(row["provinces"] or ()),
-                warehouse_priority=row["priority"],
-            )
-            for row in rows
-        ]
-
-    async def lock_stock_rows(self, ids: Sequence[int]) -> dict[int, StockState]:
-        """Lock stock rows by id, in primary-key order, and return what they hold."""
-        if not ids:
-            return {}
-        conn = await self._driver()
-        rows = await conn.fetch(_LOCK_STOCK_SQL, self.org_id, sorted(set(ids)))
-        return {
-            r["id"]: StockState(
-                r["id"],
-                r["sku_id"],
-                r["warehouse_id"],
-                r["bin_id"],
-                r["on_hand"],
-                r["reserved"],
-                r["safety"],
-            )
-            for r in rows
-        }
-
-    async def reserve_stock(
-        self,
-        *,
-        order_id: int,
-        lock_ids: Sequence[int],
-        allocations: Sequence[tuple[int, int, int]],
-        note: LedgerNote,
-    ) -> bool:
-        """Lock the stock rows ``lock_ids`` (``SELECT ... ORDER BY id FOR UPDATE``), check that
-        every allocation (order line, stock row, units) fits in what the locked rows have
-        available, and if so write, in the same statement, stock.reserved, the reservation
-        rows and their ledger rows (resulting quantities taken from the locked rows).
-
-        Returns whether it fitted; when it did not, nothing was written (the rows stay locked
-        until the transaction ends).  One statement: from the moment a hot row's lock is
-        granted, it stays locked for the rest of this statement and the commit, with no client
-        round trip in between.
-        """
-        if not lock_ids and not allocations:
-            return True
-        conn = await self._driver()
-        row = await conn.fetchrow(
-            _RESERVE_STOCK_SQL,
-            self.org_id,
-            order_id,
-            sorted(set(lock_ids)),
-            [a[0] for a in allocations],
-            [a[1] for a in allocations],
-            [a[2] for a in allocations],
-            note.reason,
-            note.reference,
-            note.actor_label,
-            note.actor_user_id,
-            note.actor_token_id,
-        )
-        if not row["ok"]:
-            return False
-        if row["stock_rows"] != len({a[1] for a in allocations}):
-            raise RuntimeError("a locked stock row was not updated")
-        return True
-
-    async def record_outcome(
-        self,
-        *,
-        order_id: int,
-        paid_at: datetime | None,
-        shortages: Sequence[Shortage],
-        status: StatusChange | None,
-        note: LedgerNote,
-    ) -> None:
-        """The order's side of a reservation, in one statement: its backorders (short lines
-        wait, the others are filled) and its status change with history row, outbox event and
-        the outbox NOTIFY (what ``UnitOfWork.emit``/``commit`` would do, inline)."""
-        args: list[Any] = [
-            self.org_id,
-            order_id,
-            paid_at,
-            [s.line_id for s in shortages],
-            [s.sku_id for s in shortages],
-            [s.quantity for s in shortages],
-        ]
-        sql = _BACKORDERS_SQL
-        if status is not None:
-            sql = _BACKORDERS_AND_STATUS_SQL
-            args += [
-                status.from_status,
-                status.to_status,
-                status.reason,
-                json.dumps(status.payload, ensure_ascii=False),
-                OUTBOX_CHANNEL,
-                note.actor_label,
-                note.actor_user_id,
-                note.actor_token_id,
-            ]
-        conn = await self._driver()
-        row = await conn.fetchrow(sql, *args)
-        if status is not None and row["orders"] != 1:
-            raise RuntimeError("the locked order changed status under its lock")
 
     # -- reservations: release and commit ---------------------------------------------------------
     async def lock_order(self, order_id: int) -> Order | None:
@@ -910,6 +739,177 @@ class InventoryRepository(Repository):
             )
         )
         return [int(i) for i in rows if i is not None]
+
+
+class ReservationStatements:
+    """The reservation path's statements (``domain.inventory.service.reserve_order``).
+
+    They run on the asyncpg connection of a ``db.uow.DriverUnitOfWork``, bypassing SQLAlchemy
+    entirely: no ORM session, no statement compilation, the transaction begun together with its
+    RLS role, organisation and lock_timeout in one round trip.  Client CPU is what a
+    reservation mostly costs (bench/reservation.py), and on a hot SKU every millisecond of it
+    that falls between the stock lock and the commit keeps the row locked longer.  Same
+    transaction guarantees as the unit of work: one transaction, RLS, lock_timeout.
+    """
+
+    def __init__(self, conn: Any, org_id: int) -> None:
+        self.conn = conn  # asyncpg.Connection (asyncpg ships no type information)
+        self.org_id = org_id
+
+    async def lock_order_demand(self, order_id: int) -> OrderDemand | None:
+        """Lock the order row and read what reservation needs: lines, what each already has
+        reserved, and the shop's rules.  The order is locked before any stock row.
+
+        Two statements on purpose: the lines and their reservations are read *after* the order
+        lock is granted, in a fresh snapshot, so a reservation committed by whoever held the
+        lock before us is seen (one statement would read them in its pre-lock snapshot).
+        """
+        conn = self.conn
+        head = await conn.fetchrow(_LOCK_ORDER_SQL, self.org_id, order_id)
+        if head is None:
+            return None
+        lines = await conn.fetch(_ORDER_LINES_SQL, self.org_id, order_id)
+        return OrderDemand(
+            order_id=head["id"],
+            status=head["status"],
+            shop_id=head["shop_id"],
+            external_id=head["external_id"],
+            total_fen=head["total_fen"],
+            province=head["receiver_province"],
+            paid_at=head["paid_at"],
+            allow_partial=head["allow_partial_reservation"],
+            allow_split=head["allow_split"],
+            lines=tuple(
+                DemandLine(r["id"], r["sku_id"], r["quantity"], r["reserved"]) for r in lines
+            ),
+            reserved_warehouses=frozenset(w for r in lines for w in r["warehouses"]),
+        )
+
+    async def stock_slots(self, sku_ids: Sequence[int]) -> list[StockSlot]:
+        """The stock rows of ``sku_ids`` with something available in an active warehouse, with
+        what the strategy needs about bin and warehouse.  Not locked: a plan made from these is
+        checked against the locked rows by ``apply_reservation``."""
+        if not sku_ids:
+            return []
+        conn = self.conn
+        rows = await conn.fetch(_STOCK_SLOTS_SQL, self.org_id, sorted(set(sku_ids)))
+        return [
+            StockSlot(
+                state=StockState(
+                    stock_id=row["id"],
+                    sku_id=row["sku_id"],
+                    warehouse_id=row["warehouse_id"],
+                    bin_id=row["bin_id"],
+                    on_hand=row["on_hand"],
+                    reserved=row["reserved"],
+                    safety=row["safety"],
+                ),
+                bin_code=row["bin_code"],
+                zone_order=row["walk_order"],
+                walk_seq=row["walk_seq"],
+                warehouse_provinces=tuple(row["provinces"] or ()),
+                warehouse_priority=row["priority"],
+            )
+            for row in rows
+        ]
+
+    async def lock_stock_rows(self, ids: Sequence[int]) -> dict[int, StockState]:
+        """Lock stock rows by id, in primary-key order, and return what they hold."""
+        if not ids:
+            return {}
+        conn = self.conn
+        rows = await conn.fetch(_LOCK_STOCK_SQL, self.org_id, sorted(set(ids)))
+        return {
+            r["id"]: StockState(
+                r["id"],
+                r["sku_id"],
+                r["warehouse_id"],
+                r["bin_id"],
+                r["on_hand"],
+                r["reserved"],
+                r["safety"],
+            )
+            for r in rows
+        }
+
+    async def reserve_stock(
+        self,
+        *,
+        order_id: int,
+        lock_ids: Sequence[int],
+        allocations: Sequence[tuple[int, int, int]],
+        note: LedgerNote,
+    ) -> bool:
+        """Lock the stock rows ``lock_ids`` (``SELECT ... ORDER BY id FOR UPDATE``), check that
+        every allocation (order line, stock row, units) fits in what the locked rows have
+        available, and if so write, in the same statement, stock.reserved, the reservation
+        rows and their ledger rows (resulting quantities taken from the locked rows).
+
+        Returns whether it fitted; when it did not, nothing was written (the rows stay locked
+        until the transaction ends).  One statement: from the moment a hot row's lock is
+        granted, it stays locked for the rest of this statement and the commit, with no client
+        round trip in between.
+        """
+        if not lock_ids and not allocations:
+            return True
+        conn = self.conn
+        row = await conn.fetchrow(
+            _RESERVE_STOCK_SQL,
+            self.org_id,
+            order_id,
+            sorted(set(lock_ids)),
+            [a[0] for a in allocations],
+            [a[1] for a in allocations],
+            [a[2] for a in allocations],
+            note.reason,
+            note.reference,
+            note.actor_label,
+            note.actor_user_id,
+            note.actor_token_id,
+        )
+        if not row["ok"]:
+            return False
+        if row["stock_rows"] != len({a[1] for a in allocations}):
+            raise RuntimeError("a locked stock row was not updated")
+        return True
+
+    async def record_outcome(
+        self,
+        *,
+        order_id: int,
+        paid_at: datetime | None,
+        shortages: Sequence[Shortage],
+        status: StatusChange | None,
+        note: LedgerNote,
+    ) -> None:
+        """The order's side of a reservation, in one statement: its backorders (short lines
+        wait, the others are filled) and its status change with history row, outbox event and
+        the outbox NOTIFY (what ``UnitOfWork.emit``/``commit`` would do, inline)."""
+        args: list[Any] = [
+            self.org_id,
+            order_id,
+            paid_at,
+            [s.line_id for s in shortages],
+            [s.sku_id for s in shortages],
+            [s.quantity for s in shortages],
+        ]
+        sql = _BACKORDERS_SQL
+        if status is not None:
+            sql = _BACKORDERS_AND_STATUS_SQL
+            args += [
+                status.from_status,
+                status.to_status,
+                status.reason,
+                json.dumps(status.payload, ensure_ascii=False),
+                OUTBOX_CHANNEL,
+                note.actor_label,
+                note.actor_user_id,
+                note.actor_token_id,
+            ]
+        conn = self.conn
+        row = await conn.fetchrow(sql, *args)
+        if status is not None and row["orders"] != 1:
+            raise RuntimeError("the locked order changed status under its lock")
 
 
 def _note_params(note: LedgerNote) -> dict[str, Any]:

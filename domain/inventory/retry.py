@@ -14,18 +14,35 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from types import TracebackType
+from typing import Protocol, Self, TypeVar
 
 import structlog
 
 from db.engine import Database
-from db.uow import UnitOfWork
+from db.uow import DriverUnitOfWork, UnitOfWork
 from domain.errors import DomainError
 from domain.inventory.errors import ConcurrentUpdate
 
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
+
+
+class _Unit(Protocol):
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+
+U = TypeVar("U", bound=_Unit)
 
 #: SQLSTATEs worth another attempt, by name (as logged and reported).
 RETRYABLE = {
@@ -74,11 +91,39 @@ async def run_with_retries(
     """Run ``work`` in a fresh organisation-scoped unit of work and commit; retry on lock
     failures.  Domain errors and other database errors pass through unchanged (and roll back).
     """
+    return await _retrying(
+        lambda: UnitOfWork(db, org_id), work, org_id, what, attempts, max_attempts
+    )
+
+
+async def run_on_driver_with_retries(
+    db: Database,
+    org_id: int,
+    work: Callable[[DriverUnitOfWork], Awaitable[T]],
+    *,
+    what: str,
+    attempts: Attempts | None = None,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> T:
+    """``run_with_retries`` in a ``DriverUnitOfWork`` (the reservation hot path)."""
+    return await _retrying(
+        lambda: DriverUnitOfWork(db, org_id), work, org_id, what, attempts, max_attempts
+    )
+
+
+async def _retrying(
+    unit: Callable[[], U],
+    work: Callable[[U], Awaitable[T]],
+    org_id: int,
+    what: str,
+    attempts: Attempts | None,
+    max_attempts: int,
+) -> T:
     record = attempts if attempts is not None else Attempts()
     for attempt in range(max_attempts):
         record.count += 1
         try:
-            async with UnitOfWork(db, org_id) as uow:
+            async with unit() as uow:
                 result = await work(uow)
                 await uow.commit()
             return result

@@ -12,7 +12,8 @@ Every change of a stock row goes the same way, inside one transaction:
 No network call and no await on anything but the database happens between 2 and the commit.
 Services that take a ``UnitOfWork`` run in the caller's transaction and never commit; the ones
 that own their transactions (``reserve_order``, ``retry_backorders``) take the ``Database`` and
-retry lock failures (``retry.run_with_retries``).
+retry lock failures (``retry.run_with_retries``; ``reserve_order`` runs in a
+``DriverUnitOfWork`` via ``retry.run_on_driver_with_retries``).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ import structlog
 
 from db.engine import Database
 from db.repositories.inventory import (
-    InventoryRepository,
     LedgerFilter,
+    ReservationStatements,
     Shortage,
     StatusChange,
     StockFilter,
@@ -44,7 +45,7 @@ from db.tables import (
     Warehouse,
     Zone,
 )
-from db.uow import UnitOfWork
+from db.uow import DriverUnitOfWork, UnitOfWork
 from domain import audit
 from domain.accounts.model import Actor, Role, Scope
 from domain.errors import DomainError, Duplicate, Forbidden, InvalidInput, NotFound
@@ -73,7 +74,7 @@ from domain.inventory.model import (
     StockState,
     TransferLine,
 )
-from domain.inventory.retry import Attempts, run_with_retries
+from domain.inventory.retry import Attempts, run_on_driver_with_retries
 from domain.inventory.strategy import (
     DEFAULT_STRATEGY,
     Allocation,
@@ -159,7 +160,7 @@ async def reserve_order(
     attempts = Attempts()
     replanned = False
     try:
-        result = await run_with_retries(
+        result = await run_on_driver_with_retries(
             db,
             actor.org_id,
             lambda uow: _reserve(uow, actor, order_id, strategy, optimistic=True),
@@ -168,7 +169,7 @@ async def reserve_order(
         )
     except _StalePlan:
         replanned = True
-        result = await run_with_retries(
+        result = await run_on_driver_with_retries(
             db,
             actor.org_id,
             lambda uow: _reserve(uow, actor, order_id, strategy, optimistic=False),
@@ -199,7 +200,7 @@ class _StalePlan(Exception):
 
 
 async def _reserve(
-    uow: UnitOfWork,
+    uow: DriverUnitOfWork,
     actor: Actor,
     order_id: int,
     strategy: AllocationStrategy,
@@ -218,7 +219,7 @@ async def _reserve(
     Either way the stock rows are locked in one statement, in primary-key order, after the
     order row: the lock order every transaction follows.
     """
-    repo = uow.inventory
+    repo = uow.reservations
     note = _note(actor, reason="order reservation")
     demand = await repo.lock_order_demand(order_id)
     if demand is None:
@@ -260,7 +261,7 @@ async def _reserve(
 
 
 async def _record_outcome(
-    repo: InventoryRepository,
+    repo: ReservationStatements,
     demand: OrderDemand,
     attempt: _Attempt,
     actor: Actor,
