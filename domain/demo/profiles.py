@@ -43,6 +43,9 @@ class DemoProfile:
     shops: tuple[ShopSpec, ...]
     warehouses: tuple[WarehouseSpec, ...]
     supplier_name: str
+    #: The drop-ship supplier's stock (代发仓), kept as a warehouse of its own: reservation sees
+    #: what the supplier has, and orders never take drop-ship goods from our shelves.
+    supplier_warehouse: WarehouseSpec
     users: tuple[UserSpec, ...]
     products: tuple[ProductSpec, ...]
     barcode_prefix: str  # 7-digit GS1 China company prefix
@@ -109,6 +112,9 @@ DEMO = DemoProfile(
         ),
     ),
     supplier_name="义乌鑫源饰品代发",
+    supplier_warehouse=WarehouseSpec(
+        "DS01", "义乌鑫源代发仓", "浙江省金华市义乌市福田街道国际商贸城二区", (), 90
+    ),
     users=(
         UserSpec(Role.OWNER, "owner", "陈总"),
         UserSpec(Role.MANAGER, "manager", "李主管"),
@@ -162,6 +168,9 @@ DEMO2 = DemoProfile(
         ),
     ),
     supplier_name="德化瓷都茶具代发厂",
+    supplier_warehouse=WarehouseSpec(
+        "DS01", "德化瓷都代发仓", "福建省泉州市德化县浔中镇陶瓷街88号", (), 90
+    ),
     users=(
         UserSpec(Role.OWNER, "owner", "林老板"),
         UserSpec(Role.MANAGER, "manager", "黄主管"),

@@ -2,9 +2,10 @@
 
 Two sellers (``demo``: an apparel seller on every channel; ``demo2``: a smaller tea and snacks
 seller) so that signing in to one shows the other's data is invisible.  Each gets users for every
-role with printed passwords, two warehouses, its catalog and a month of orders with status
-histories.  No stock rows and no outbox events: stock seeding comes with the inventory tables,
-and the demo's orders are history, not news for subscribers.
+role with printed passwords, two warehouses and its drop-ship supplier's (代发仓), its catalog, a
+month of orders with status histories, and the inventory those orders imply (``stock.py``):
+zones and bins, stock with its ledger, reservations, backorders and shop stock policies.  No
+outbox events: the demo's orders are history, not news for subscribers.
 
 Idempotent: a seller that already has its shops is left alone and only summarised, so a second
 ``orderflow demo`` on the same data directory starts at once and prints the same logins.
@@ -16,6 +17,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import accumulate
 
 import structlog
 
@@ -26,12 +28,29 @@ from domain.accounts.model import Actor, Role
 from domain.accounts.service import create_organization, create_user
 from domain.demo.orders import OrganizationPlan, plan_organization
 from domain.demo.profiles import PROFILES, DemoProfile
+from domain.demo.stock import LOADER_ACTOR, InventoryPlan, all_warehouses, plan_inventory
+from domain.inventory.model import BackorderStatus
 from domain.orders.model import phone_tail
 
 log = structlog.get_logger(__name__)
 
-#: The label of what the loader itself does (creating users); shows in the audit log.
-DEMO_ACTOR_LABEL = "demo-loader"
+#: The label of what the loader itself does (creating users, receiving stock); shows in
+#: the audit log and the stock ledger.
+DEMO_ACTOR_LABEL = LOADER_ACTOR
+
+
+@dataclass(frozen=True)
+class _Plans:
+    organization: OrganizationPlan
+    inventory: InventoryPlan
+
+
+def _plan(profile: DemoProfile, order_count: int, seed: int, now: datetime) -> _Plans:
+    organization = plan_organization(profile, order_count, seed=seed, now=now)
+    inventory = plan_inventory(
+        profile, organization.skus, organization.orders.orders, seed=seed, now=now
+    )
+    return _Plans(organization, inventory)
 
 
 @dataclass(frozen=True)
@@ -142,9 +161,7 @@ async def _load_organization(
 
         # Pure Python in a thread: it overlaps with argon2 (which releases the GIL) and with
         # PostgreSQL's work.
-        planning = asyncio.create_task(
-            asyncio.to_thread(plan_organization, profile, order_count, seed=seed, now=now)
-        )
+        planning = asyncio.create_task(asyncio.to_thread(_plan, profile, order_count, seed, now))
         try:
             if my_turn is not None:
                 await my_turn.wait()
@@ -174,10 +191,11 @@ async def _fill(
     db: Database,
     profile: DemoProfile,
     org_id: int,
-    planning: asyncio.Task[OrganizationPlan],
+    planning: asyncio.Task[_Plans],
     users_ready: asyncio.Event,
 ) -> tuple[DemoCounts, set[str]]:
-    """Users, shops, warehouses, catalog and orders of one seller, in one transaction."""
+    """Users, shops, warehouses, catalog, orders and inventory of one seller, in one
+    transaction."""
     actor = Actor.system(org_id, label=DEMO_ACTOR_LABEL)
     async with UnitOfWork(db, org_id) as uow:
         present = await uow.demo.usernames()
@@ -202,7 +220,8 @@ async def _fill(
             supplier_id = user.supplier_id if spec.role is Role.SUPPLIER else supplier_id
         users_ready.set()
 
-        plan = await planning
+        plans = await planning
+        plan, inventory = plans.organization, plans.inventory
         repo = uow.demo
         shop_ids = await repo.add_shops(
             [
@@ -210,7 +229,7 @@ async def _fill(
                 for s in profile.shops
             ]
         )
-        await repo.add_warehouses(
+        warehouse_ids = await repo.add_warehouses(
             [
                 {
                     "code": w.code,
@@ -219,8 +238,9 @@ async def _fill(
                     "provinces": list(w.provinces),
                     "priority": w.priority,
                     "is_active": True,
+                    "created_at": inventory.opened,
                 }
-                for w in profile.warehouses
+                for w in all_warehouses(profile)
             ]
         )
         product_ids = await repo.add_products(
@@ -239,7 +259,14 @@ async def _fill(
                 for s in plan.skus
             ]
         )
-        await _add_orders(repo, plan, shop_ids, sku_ids, user_ids, usernames, supplier_id)
+        order_ids, line_ids = await _add_orders(
+            repo, plan, shop_ids, sku_ids, user_ids, usernames, supplier_id
+        )
+        await _add_inventory(
+            repo,
+            inventory,
+            _Ids(shop_ids, warehouse_ids, sku_ids, order_ids, line_ids, user_ids, usernames),
+        )
         counts = await repo.counts()
         await uow.commit()
     return counts, set(usernames.values())
@@ -253,7 +280,9 @@ async def _add_orders(
     user_ids: dict[Role, int],
     usernames: dict[Role, str],
     supplier_id: int | None,
-) -> None:
+) -> tuple[list[int], list[list[int]]]:
+    """Customers, orders, lines, histories and remarks; returns the order ids and, per order,
+    its line ids (both in plan order)."""
     orders = plan.orders.orders
     first_seen: dict[int, datetime] = {}
     for order in orders:  # chronological: a buyer exists from their first order on
@@ -299,7 +328,7 @@ async def _add_orders(
             for o in orders
         ]
     )
-    await repo.add_order_lines(
+    flat_line_ids = await repo.add_order_lines(
         [
             {
                 "order_id": order_id,
@@ -339,5 +368,147 @@ async def _add_orders(
             }
             for order_id, o in zip(order_ids, orders, strict=True)
             for remark in o.remarks
+        ]
+    )
+    ends = list(accumulate(len(o.lines) for o in orders))
+    line_ids = [
+        flat_line_ids[end - len(o.lines) : end] for o, end in zip(orders, ends, strict=True)
+    ]
+    return order_ids, line_ids
+
+
+@dataclass(frozen=True)
+class _Ids:
+    """Database ids of what the inventory plan refers to by index."""
+
+    shops: list[int]
+    warehouses: list[int]
+    skus: list[int]
+    orders: list[int]
+    lines: list[list[int]]
+    users: dict[Role, int]
+    usernames: dict[Role, str]
+
+
+async def _add_inventory(repo: DemoRepository, plan: InventoryPlan, ids: _Ids) -> None:
+    """Zones, bins, stock, reservations, ledger, backorders and stock policies, a few bulk
+    statements each (RETURNING gives the ids the next table refers to)."""
+    zone_ids = await repo.add_zones(
+        [
+            {
+                "warehouse_id": ids.warehouses[z.warehouse_index],
+                "code": z.code,
+                "name": z.name,
+                "walk_order": z.walk_order,
+                "created_at": plan.opened,
+            }
+            for z in plan.zones
+        ]
+    )
+    bin_ids = await repo.add_bins(
+        [
+            {
+                "warehouse_id": ids.warehouses[b.warehouse_index],
+                "zone_id": zone_ids[b.zone_index],
+                "code": b.code,
+                "walk_seq": b.walk_seq,
+                "created_at": plan.opened,
+            }
+            for b in plan.bins
+        ]
+    )
+    stock_ids = await repo.add_stock(
+        [
+            {
+                "sku_id": ids.skus[s.sku_index],
+                "warehouse_id": ids.warehouses[s.warehouse_index],
+                "bin_id": bin_ids[s.bin_index],
+                "on_hand": s.on_hand,
+                "reserved": s.reserved,
+                "safety": s.safety,
+                "updated_at": s.updated_at,
+            }
+            for s in plan.stock
+        ]
+    )
+
+    def stock_ref(stock_index: int) -> dict[str, int]:
+        row = plan.stock[stock_index]
+        return {
+            "stock_id": stock_ids[stock_index],
+            "sku_id": ids.skus[row.sku_index],
+            "warehouse_id": ids.warehouses[row.warehouse_index],
+            "bin_id": bin_ids[row.bin_index],
+        }
+
+    reservation_ids = await repo.add_reservations(
+        [
+            {
+                **stock_ref(r.stock_index),
+                "order_id": ids.orders[r.order_index],
+                "order_line_id": ids.lines[r.order_index][r.line_index],
+                "quantity": r.quantity,
+                "status": r.status.value,
+                "created_at": r.created_at,
+                "closed_at": r.closed_at,
+                "close_reason": r.close_reason,
+            }
+            for r in plan.reservations
+        ]
+    )
+    await repo.add_stock_ledger(
+        [
+            {
+                **stock_ref(m.stock_index),
+                "kind": m.kind.value,
+                "on_hand_delta": m.on_hand_delta,
+                "reserved_delta": m.reserved_delta,
+                "on_hand_after": m.on_hand_after,
+                "reserved_after": m.reserved_after,
+                "order_id": None if m.order_index is None else ids.orders[m.order_index],
+                "order_line_id": (
+                    None
+                    if m.order_index is None or m.line_index is None
+                    else ids.lines[m.order_index][m.line_index]
+                ),
+                "reservation_id": (
+                    None if m.reservation_index is None else reservation_ids[m.reservation_index]
+                ),
+                "reason": m.reason,
+                "reference": m.reference,
+                "actor_label": ids.usernames[m.actor_role] if m.actor_role else m.actor_label,
+                "actor_user_id": ids.users[m.actor_role] if m.actor_role else None,
+                "actor_token_id": None,
+                "created_at": m.at,
+            }
+            for m in plan.ledger
+        ]
+    )
+    await repo.add_backorders(
+        [
+            {
+                "order_id": ids.orders[b.order_index],
+                "order_line_id": ids.lines[b.order_index][b.line_index],
+                "sku_id": ids.skus[b.sku_index],
+                "quantity": b.quantity,
+                "paid_at": b.paid_at,
+                "status": BackorderStatus.WAITING.value,
+                "attempts": 1,
+                "created_at": b.at,
+                "last_attempt_at": b.at,
+            }
+            for b in plan.backorders
+        ]
+    )
+    await repo.add_shop_stock_policies(
+        [
+            {
+                "shop_id": ids.shops[p.shop_index],
+                "ratio_percent": p.policy.ratio_percent,
+                "cap": p.policy.cap,
+                "pool": p.policy.pool,
+                "allow_split": p.policy.allow_split,
+            }
+            for p in plan.policies
         ]
     )

@@ -1,4 +1,5 @@
-"""``load_demo`` against real PostgreSQL: two isolated sellers, sane orders, same seed same data.
+"""``load_demo`` against real PostgreSQL: two isolated sellers, sane orders, inventory that
+reconciles, same seed same data.
 
 The demo gets databases of its own (clones of the migrated template): it creates fixed slugs
 (``demo``, ``demo2``) that would collide with another test loading it into the shared one.
@@ -13,25 +14,46 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 import pytest_asyncio
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import col
 
 from db.engine import Database
+from db.repositories.inventory import StockFilter
 from db.settings import Settings
-from db.tables import Customer, Order, OrderHistory, OrderLine, Shop, Sku, Supplier, User
+from db.tables import (
+    Backorder,
+    Bin,
+    Customer,
+    Order,
+    OrderHistory,
+    OrderLine,
+    Reservation,
+    Shop,
+    ShopStockPolicyRow,
+    Sku,
+    Stock,
+    StockLedgerEntry,
+    Supplier,
+    User,
+    Warehouse,
+)
 from db.uow import UnitOfWork
-from domain.accounts.model import Role
+from domain.accounts.model import Actor, Role
 from domain.accounts.passwords import check_policy, verify_password
 from domain.accounts.service import create_organization
 from domain.demo import geo
 from domain.demo.profiles import DEMO, DEMO2
-from domain.demo.seed import DemoSummary, load_demo
+from domain.demo.seed import DEMO_ACTOR_LABEL, DemoSummary, load_demo
+from domain.demo.stock import HOLDING, SHIPPED
+from domain.inventory import service
+from domain.inventory.model import BackorderStatus, LedgerKind, ReservationStatus
+from domain.inventory.reconcile import reconcile
 from domain.orders.model import LineDraft, OrderStatus, check_transition, compute_totals
 from tests.support.databases import DatabaseFactory
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 SEED = 7
-ORDERS = 50
+ORDERS = 100  # enough for a few orders holding stock and one waiting for it
 EXTERNAL_ID = {
     "TAOBAO": r"[1-4]\d{18}",
     "TMALL": r"[1-4]\d{18}",
@@ -109,7 +131,13 @@ async def test_counts_and_isolation(demo: tuple[Database, DemoSummary]) -> None:
     assert main.counts.orders == ORDERS
     assert second.counts.orders == round(ORDERS * DEMO2.order_share)
     assert main.counts.shops == 6 and second.counts.shops == 4
-    assert main.counts.warehouses == second.counts.warehouses == 2
+    # Two of the seller's own, and the drop-ship supplier's (代发仓).
+    assert main.counts.warehouses == second.counts.warehouses == 3
+    for counts in (main.counts, second.counts):
+        assert counts.zones and counts.bins > counts.zones
+        assert counts.skus <= counts.stock <= counts.bins * 3
+        assert counts.stock_ledger > counts.reservations > 0
+        assert counts.shop_stock_policies == counts.shops - 1  # 手工单 lists 100 %, no row
     assert main.counts.skus > second.counts.skus > 0
     for org, other in ((main, second), (second, main)):
         async with UnitOfWork(database, org.org_id) as uow:
@@ -215,7 +243,154 @@ async def test_receivers_live_at_real_places(demo: tuple[Database, DemoSummary])
             assert customers[order.customer_id].channel == channel
 
 
-async def test_same_seed_same_orders(
+async def test_stock_reconciles_with_its_ledger_and_reservations(
+    demo: tuple[Database, DemoSummary],
+) -> None:
+    database, summary = demo
+    for org in summary.organizations:
+        report = await reconcile(database, org.org_id)
+        assert report.ok, report.summary()
+        assert report.checked_rows == org.counts.stock
+        async with UnitOfWork(database, org.org_id) as uow:
+            stock = list(await uow.session.scalars(select(Stock)))
+            receipts = list(
+                await uow.session.scalars(
+                    select(StockLedgerEntry).where(
+                        col(StockLedgerEntry.kind) == LedgerKind.RECEIVE.value
+                    )
+                )
+            )
+        assert all(0 <= s.reserved <= s.on_hand and s.safety >= 0 for s in stock)
+        assert {r.actor_label for r in receipts} == {DEMO_ACTOR_LABEL}
+        received = {r.stock_id for r in receipts}
+        assert all(s.id in received for s in stock if s.on_hand)
+
+
+async def test_orders_hold_the_stock_their_status_says(
+    demo: tuple[Database, DemoSummary],
+) -> None:
+    database, summary = demo
+    seen: set[OrderStatus] = set()
+    for org in summary.organizations:
+        async with UnitOfWork(database, org.org_id) as uow:
+            orders = list(await uow.session.scalars(select(Order)))
+            lines = list(await uow.session.scalars(select(OrderLine)))
+            reservations = list(await uow.session.scalars(select(Reservation)))
+            backorders = list(await uow.session.scalars(select(Backorder)))
+        held: dict[tuple[int, str], int] = defaultdict(int)
+        for r in reservations:
+            held[(r.order_line_id, r.status)] += r.quantity
+        waiting = {b.order_id for b in backorders if b.status == BackorderStatus.WAITING.value}
+        status_of = {o.id: OrderStatus(o.status) for o in orders}
+        for line in lines:
+            assert line.id is not None
+            status = status_of[line.order_id]
+            if status in HOLDING:
+                assert held[(line.id, ReservationStatus.ACTIVE.value)] == line.quantity
+            elif status in SHIPPED:
+                assert held[(line.id, ReservationStatus.COMMITTED.value)] == line.quantity
+            assert held[(line.id, ReservationStatus.ACTIVE.value)] in (0, line.quantity)
+        backordered = {o.id for o in orders if o.status == OrderStatus.BACKORDERED.value}
+        assert waiting == backordered
+        seen.update(status_of.values())
+    assert seen & HOLDING and OrderStatus.BACKORDERED in seen and seen & SHIPPED
+
+
+async def test_stock_pages_show_shortages_and_the_sweep_finds_nothing_to_fill(
+    demo: tuple[Database, DemoSummary],
+) -> None:
+    database, summary = demo
+    for org in summary.organizations:
+        async with UnitOfWork(database, org.org_id) as uow:
+            below = await uow.inventory.count_stock(StockFilter(below_safety=True))
+            zero = await uow.inventory.count_stock(StockFilter(zero_available=True))
+            everything = await uow.inventory.count_stock(StockFilter())
+            # Waiting orders wait for stock that is really not there (else the backorder sweep
+            # would reserve them as soon as the demo's worker starts).
+            assert await uow.inventory.skus_with_waiting_and_stock() == []
+            policies = {p.shop_id: p for p in await uow.session.scalars(select(ShopStockPolicyRow))}
+            channels = {s.id: s.channel for s in await uow.session.scalars(select(Shop))}
+            warehouses = list(await uow.session.scalars(select(Warehouse)))
+        assert 0 < below <= zero < everything
+        assert {channels[shop] for shop in policies} >= {"TAOBAO", "PDD", "DOUYIN"}
+        assert all(w.is_active for w in warehouses)
+
+
+async def test_the_services_accept_the_demo_stock(demo: tuple[Database, DemoSummary]) -> None:
+    """Shipping a packed order and restocking an after-sale return work on the loaded rows
+    (in a transaction that is rolled back: the other tests see the data as loaded)."""
+    database, summary = demo
+    org = summary.organizations[0]
+    actor = Actor.system(org.org_id, label="test")
+    async with UnitOfWork(database, org.org_id) as uow:
+        held = await uow.session.scalar(
+            select(col(Order.id))
+            .where(col(Order.status).in_([s.value for s in HOLDING]))
+            .order_by(col(Order.id))
+            .limit(1)
+        )
+        assert held is not None
+        lines = await uow.inventory.order_lines(held)
+        shipped = await service.commit_order(uow, actor, held)
+        assert shipped.shipped_units == sum(line.quantity for line in lines)
+        returned = await uow.session.scalar(
+            select(func.min(col(Reservation.order_line_id))).where(
+                col(Reservation.status) == ReservationStatus.COMMITTED.value,
+                col(Reservation.order_id).in_(
+                    select(col(Order.id)).where(col(Order.status) == OrderStatus.AFTER_SALE.value)
+                ),
+            )
+        )
+        assert returned is not None
+        line = await uow.session.get(OrderLine, returned)
+        assert line is not None and line.id is not None
+        returns_bin = await uow.session.scalar(
+            select(col(Stock.bin_id)).where(col(Stock.sku_id) == line.sku_id).limit(1)
+        )
+        assert returns_bin is not None
+        restocked = await service.restock_return(
+            uow,
+            actor,
+            order_id=line.order_id,
+            order_line_id=line.id,
+            bin_id=returns_bin,
+            quantity=1,
+        )
+        assert restocked.on_hand >= 1
+        await uow.rollback()
+    assert (await reconcile(database, org.org_id)).ok
+
+
+async def _stock_fingerprint(database: Database, summary: DemoSummary) -> list[tuple[object, ...]]:
+    """Stock by SKU and bin code, and the ledger's kinds, quantities and times (not ids)."""
+    rows: list[tuple[object, ...]] = []
+    for org in summary.organizations:
+        async with UnitOfWork(database, org.org_id) as uow:
+            stock = await uow.session.execute(
+                select(
+                    col(Sku.code),
+                    col(Bin.code),
+                    col(Stock.on_hand),
+                    col(Stock.reserved),
+                    col(Stock.safety),
+                )
+                .join(Sku, col(Sku.id) == col(Stock.sku_id))
+                .join(Bin, col(Bin.id) == col(Stock.bin_id))
+                .order_by(col(Sku.code), col(Bin.code))
+            )
+            ledger = await uow.session.execute(
+                select(
+                    col(StockLedgerEntry.kind),
+                    col(StockLedgerEntry.on_hand_after),
+                    col(StockLedgerEntry.reserved_after),
+                    col(StockLedgerEntry.created_at),
+                ).order_by(col(StockLedgerEntry.id))
+            )
+            rows += [(org.slug, *row) for row in stock] + [(org.slug, *row) for row in ledger]
+    return rows
+
+
+async def test_same_seed_same_orders_and_stock(
     demo: tuple[Database, DemoSummary], databases: DatabaseFactory, settings: Settings
 ) -> None:
     database, summary = demo
@@ -223,6 +398,7 @@ async def test_same_seed_same_orders(
     try:
         again = await load_demo(other, orders_per_org=ORDERS, seed=SEED, now=NOW)
         assert await _fingerprint(other, again) == await _fingerprint(database, summary)
+        assert await _stock_fingerprint(other, again) == await _stock_fingerprint(database, summary)
     finally:
         await other.dispose()
 
