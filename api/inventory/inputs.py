@@ -157,6 +157,16 @@ class SafetyLineInput:
     quantity: int
 
 
+@strawberry.input(description="退货入库: returned units of a shipped order line back on hand.")
+class RestockReturnInput:
+    order_id: strawberry.ID
+    order_line_id: strawberry.ID
+    bin_id: strawberry.ID = strawberry.field(description="Where the returned units are put.")
+    quantity: int
+    reason: str = ""
+    reference: str = strawberry.field(default="", description="E.g. the return's waybill.")
+
+
 @strawberry.input(description="安全库存: units of a SKU in a bin never offered for sale.")
 class SetSafetyStockInput:
     items: list[SafetyLineInput]

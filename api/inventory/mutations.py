@@ -24,6 +24,7 @@ from api.inventory.inputs import (
     CreateWarehouseInput,
     CreateZoneInput,
     ReceiveStockInput,
+    RestockReturnInput,
     SetSafetyStockInput,
     SetShopStockPolicyInput,
     TransferStockInput,
@@ -144,6 +145,38 @@ class InventoryMutations:
                 lambda uow: service.set_safety_stock(uow, actor, items=lines),
             )
             return _levels(states)
+
+        return await run_mutation(action, StockChangePayload)
+
+    @strawberry.mutation(  # type: ignore[untyped-decorator]
+        permission_classes=[IsAuthenticated],
+        description="Put returned units of a shipped line back on hand (at most what shipped).",
+    )
+    async def restock_return(
+        self, info: Info[Context, None], input: RestockReturnInput
+    ) -> StockChangePayload:
+        ctx = info.context
+
+        async def action() -> StockChangePayload:
+            actor = ctx.require_actor()
+            order_id = decode_id(input.order_id, "Order", field="orderId")
+            line_id = decode_id(input.order_line_id, "OrderLine", field="orderLineId")
+            bin_id = decode_id(input.bin_id, "Bin", field="binId")
+            state = await _transaction(
+                ctx,
+                "restockReturn",
+                lambda uow: service.restock_return(
+                    uow,
+                    actor,
+                    order_id=order_id,
+                    order_line_id=line_id,
+                    bin_id=bin_id,
+                    quantity=input.quantity,
+                    reason=input.reason,
+                    reference=input.reference,
+                ),
+            )
+            return _levels([state])
 
         return await run_mutation(action, StockChangePayload)
 
