@@ -18,7 +18,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 import uvicorn
 
-from api.app import AppOptions, create_app
+from api.app import AppOptions, MissingSecretKey, create_app
 from api.logs import configure_logging
 from db.embedded import (
     ServiceUrls,
@@ -29,7 +29,7 @@ from db.embedded import (
     stop_embedded,
 )
 from db.engine import Database
-from db.migrate import upgrade
+from db.migrate import PendingMigrations, ensure_up_to_date, upgrade
 from db.settings import Settings, get_settings
 from domain.accounts import service as accounts
 from domain.accounts.model import Actor, Role
@@ -97,8 +97,9 @@ def serve(
     try:
         # Start embedded services here so every server process shares them, and fail on a
         # missing secret key or pending migrations before forking.
-        resolve_service_urls(settings)
+        urls = resolve_service_urls(settings)
         create_app(settings)
+        asyncio.run(_check_migrations(settings, urls))
         uvicorn.run(
             "api.app:create_app_from_env",
             factory=True,
@@ -109,10 +110,21 @@ def serve(
             proxy_headers=True,
             env_file=None,
         )
+    except (MissingSecretKey, PendingMigrations) as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1) from exc
     except KeyboardInterrupt:
         pass
     finally:
         stop_embedded()
+
+
+async def _check_migrations(settings: Settings, urls: ServiceUrls) -> None:
+    db = await _database(settings, urls)
+    try:
+        await ensure_up_to_date(db.engine)
+    finally:
+        await db.dispose()
 
 
 @app.command()

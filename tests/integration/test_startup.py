@@ -136,3 +136,23 @@ async def test_reconcile_stock_cli_exits_1_on_drift(
         settings_module.get_settings.cache_clear()
     assert drifted.exit_code == 1, drifted.output
     assert "DRIFT" in drifted.output and "ledgerOnHand=4" in drifted.output
+
+
+async def test_serve_refuses_pending_migrations_with_a_clear_message(
+    settings: Settings, databases: DatabaseFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = await databases.clone()
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        await conn.exec_driver_sql("DELETE FROM alembic_version")
+    await engine.dispose()
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("REDIS_URL", settings.redis_url or "")
+    monkeypatch.setenv("ORDERFLOW_SECRET_KEY", "k" * 40)
+    settings_module.get_settings.cache_clear()
+    try:
+        result = await asyncio.to_thread(CliRunner().invoke, cli, ["serve", "--port", "1"])
+    finally:
+        settings_module.get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert "Run `orderflow migrate`" in result.output
