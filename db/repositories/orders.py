@@ -113,6 +113,16 @@ class OrderRepository(Repository):
         order.status = status
         order.updated_at = at
 
+    async def touch(self, order: Order, at: datetime) -> None:
+        """Mark the order changed (``updated_at``); the UPDATE also locks its row until commit,
+        which keeps this order's outbox events in commit order."""
+        await self.session.execute(
+            update(Order)
+            .where(col(Order.id) == order.id, col(Order.org_id) == self.org_id)
+            .values(updated_at=at)
+        )
+        order.updated_at = at
+
     async def lines_for(self, order_ids: Sequence[int]) -> dict[int, builtins.list[OrderLine]]:
         grouped: dict[int, list[OrderLine]] = defaultdict(list)
         if order_ids:

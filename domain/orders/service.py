@@ -233,8 +233,7 @@ async def add_remark(uow: UnitOfWork, actor: Actor, order_id: int, text: str) ->
     )
     uow.orders.add_remark(remark)
     await uow.flush()
-    order.updated_at = _now()
-    await uow.orders.set_status(order, order.status, order.updated_at)
+    await uow.orders.touch(order, _now())
     uow.emit("order.updated", "Order", order.id, order_event(order, remark=text))
     audit.record(uow, actor, "order.remark", "Order", order.id, text=text)
     return remark
