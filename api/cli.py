@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any, TypeVar
@@ -50,19 +51,28 @@ def _settings() -> Settings:
     return settings
 
 
-def _run(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run a coroutine; embedded services it started are released however it ends."""
+@contextmanager
+def _command_scope() -> Iterator[None]:
+    """A command's life: SIGTERM ends it like Ctrl-C, and the embedded services it started are
+    released however it ends (not those held before, e.g. by a test session calling in-process)."""
     install_sigterm_handler()
-    held_before = embedded_handles()  # e.g. a test session calling the CLI in-process
+    held_before = embedded_handles()
     try:
-        return asyncio.run(main())
-    except DomainError as exc:
-        typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(code=2) from exc
-    except KeyboardInterrupt:
-        raise typer.Exit(code=130) from None
+        yield
     finally:
         stop_embedded(keep=held_before)
+
+
+def _run(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a command's coroutine; typed errors become one red line and exit code 2."""
+    with _command_scope():
+        try:
+            return asyncio.run(main())
+        except DomainError as exc:
+            typer.secho(f"error: {exc.message}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(code=2) from exc
+        except KeyboardInterrupt:
+            raise typer.Exit(code=130) from None
 
 
 async def _database(settings: Settings, urls: ServiceUrls | None = None) -> Database:
@@ -93,30 +103,28 @@ def serve(
 ) -> None:
     """Run the GraphQL API server (no background worker: start `orderflow worker` too)."""
     settings = _settings()
-    install_sigterm_handler()
-    try:
-        # Start embedded services here so every server process shares them, and fail on a
-        # missing secret key or pending migrations before forking.
-        urls = resolve_service_urls(settings)
-        create_app(settings)
-        asyncio.run(_check_migrations(settings, urls))
-        uvicorn.run(
-            "api.app:create_app_from_env",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_config=None,
-            proxy_headers=True,
-            env_file=None,
-        )
-    except (MissingSecretKey, PendingMigrations) as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(code=1) from exc
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop_embedded()
+    with _command_scope():
+        try:
+            # Start embedded services here so every server process shares them, and fail on a
+            # missing secret key or pending migrations before forking.
+            urls = resolve_service_urls(settings)
+            create_app(settings)
+            asyncio.run(_check_migrations(settings, urls))
+            uvicorn.run(
+                "api.app:create_app_from_env",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_config=None,
+                proxy_headers=True,
+                env_file=None,
+            )
+        except (MissingSecretKey, PendingMigrations) as exc:
+            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(code=1) from exc
+        except KeyboardInterrupt:
+            pass
 
 
 async def _check_migrations(settings: Settings, urls: ServiceUrls) -> None:
