@@ -3,7 +3,9 @@ reconcile-stock.
 
 Every command that needs PostgreSQL or Redis uses ``DATABASE_URL`` / ``REDIS_URL`` when set and
 otherwise starts the embedded ones under ``./.orderflow/``; the last orderflow process to exit
-stops them (Ctrl-C and SIGTERM included).
+stops them (Ctrl-C and SIGTERM included).  ``migrate`` (and the demo's migration step) log in as
+the schema owner (``DATABASE_ADMIN_URL``, else ``DATABASE_URL``); everything else as the
+application's login, which ``serve`` and ``worker`` check cannot bypass row-level security.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any, TypeVar
 
+import structlog
 import typer
 import uvicorn
 
@@ -23,7 +26,8 @@ from api.app import AppOptions, MissingSecretKey, create_app
 from api.logs import configure_logging
 from db.embedded import (
     ServiceUrls,
-    database_url_for,
+    admin_database_url_for,
+    app_database_url_for,
     embedded_handles,
     install_sigterm_handler,
     resolve_service_urls,
@@ -31,6 +35,7 @@ from db.embedded import (
 )
 from db.engine import Database
 from db.migrate import PendingMigrations, ensure_up_to_date, upgrade
+from db.roles import UnsafeDatabaseLogin, login_role
 from db.settings import Settings, get_settings
 from domain.accounts import service as accounts
 from domain.accounts.model import Actor, Role
@@ -43,6 +48,7 @@ app = typer.Typer(
 )
 
 T = TypeVar("T")
+log = structlog.get_logger(__name__)
 
 
 def _settings() -> Settings:
@@ -76,8 +82,30 @@ def _run(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 
 async def _database(settings: Settings, urls: ServiceUrls | None = None) -> Database:
-    url = urls.database_url if urls else database_url_for(settings)
+    """The application's login (never the schema owner's)."""
+    url = urls.database_url if urls else app_database_url_for(settings)
     return Database.connect(url, settings, pool_size=2)
+
+
+async def _admin_database(settings: Settings, urls: ServiceUrls | None = None) -> Database:
+    """The schema owner's login, for migrations only."""
+    url = urls.admin_database_url if urls else admin_database_url_for(settings)
+    return Database.connect(url, settings, pool_size=1)
+
+
+async def check_database_login(settings: Settings, db: Database) -> None:
+    """Refuse (production) or warn (development) when the login could bypass RLS."""
+    role = await login_role(db.engine)
+    if not role.problems():
+        return
+    if settings.is_production:
+        raise UnsafeDatabaseLogin(role)
+    log.warning(
+        "database.login_bypasses_rls",
+        login=role.name,
+        problems=role.problems(),
+        hint="fine on a laptop; in production log in as orderflow_server",
+    )
 
 
 class _Server(uvicorn.Server):
@@ -109,7 +137,7 @@ def serve(
             # missing secret key or pending migrations before forking.
             urls = resolve_service_urls(settings)
             create_app(settings)
-            asyncio.run(_check_migrations(settings, urls))
+            asyncio.run(_check_database(settings, urls))
             uvicorn.run(
                 "api.app:create_app_from_env",
                 factory=True,
@@ -120,17 +148,18 @@ def serve(
                 proxy_headers=True,
                 env_file=None,
             )
-        except (MissingSecretKey, PendingMigrations) as exc:
+        except (MissingSecretKey, PendingMigrations, UnsafeDatabaseLogin) as exc:
             typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
             raise typer.Exit(code=1) from exc
         except KeyboardInterrupt:
             pass
 
 
-async def _check_migrations(settings: Settings, urls: ServiceUrls) -> None:
+async def _check_database(settings: Settings, urls: ServiceUrls) -> None:
     db = await _database(settings, urls)
     try:
         await ensure_up_to_date(db.engine)
+        await check_database_login(settings, db)
     finally:
         await db.dispose()
 
@@ -144,9 +173,14 @@ def worker() -> None:
 
     async def main() -> None:
         urls = resolve_service_urls(settings)
+        await _check_database(settings, urls)
         await run_worker(settings, urls.database_url, urls.redis_url)
 
-    _run(main)
+    try:
+        _run(main)
+    except (PendingMigrations, UnsafeDatabaseLogin) as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1) from exc
 
 
 @app.command()
@@ -155,7 +189,7 @@ def migrate() -> None:
     settings = _settings()
 
     async def main() -> None:
-        db = await _database(settings)
+        db = await _admin_database(settings)
         try:
             await upgrade(db.engine)
         finally:
@@ -302,9 +336,14 @@ def demo(
 
     async def main() -> None:
         urls = resolve_service_urls(settings)
+        admin = await _admin_database(settings, urls)
+        try:
+            await upgrade(admin.engine)
+        finally:
+            await admin.dispose()
         db = await _database(settings, urls)
         try:
-            await upgrade(db.engine)
+            await check_database_login(settings, db)
             summary = await load_demo(db, orders_per_org=orders)
         finally:
             await db.dispose()

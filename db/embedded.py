@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from sqlalchemy.engine import make_url
 
+from db.engine import LOGIN_ROLE
 from db.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -26,10 +28,13 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class ServiceUrls:
+    #: What the server and worker log in as.
     database_url: str
     redis_url: str
     embedded_database: bool
     embedded_redis: bool
+    #: The schema owner, for migrations (the embedded server's superuser when embedded).
+    admin_database_url: str = ""
 
 
 # Handles must live as long as the process: dropping them would stop the servers.
@@ -70,11 +75,8 @@ def resolve_service_urls(settings: Settings) -> ServiceUrls:
     """Return the URLs to use, starting embedded services for the ones not configured."""
     embedded_db = settings.database_url is None
     embedded_redis = settings.redis_url is None
-    database_url = (
-        start_embedded_postgres(settings.data_dir)
-        if settings.database_url is None
-        else normalise_database_url(settings.database_url)
-    )
+    admin_url = admin_database_url_for(settings)
+    database_url = login_url(admin_url) if embedded_db else app_database_url_for(settings)
     redis_url = (
         start_embedded_redis(settings.data_dir)
         if settings.redis_url is None
@@ -86,14 +88,35 @@ def resolve_service_urls(settings: Settings) -> ServiceUrls:
         redis="embedded" if embedded_redis else "external",
         data_dir=str(settings.data_dir.resolve()) if embedded_db or embedded_redis else None,
     )
-    return ServiceUrls(database_url, redis_url, embedded_db, embedded_redis)
+    return ServiceUrls(database_url, redis_url, embedded_db, embedded_redis, admin_url)
 
 
-def database_url_for(settings: Settings) -> str:
-    """The database URL alone (for alembic): embedded PostgreSQL only when none is configured."""
+def admin_database_url_for(settings: Settings) -> str:
+    """The schema owner's URL (migrations): ``DATABASE_ADMIN_URL``, else ``DATABASE_URL``, else
+    the embedded PostgreSQL's superuser."""
+    if settings.database_admin_url is not None:
+        return normalise_database_url(settings.database_admin_url)
     if settings.database_url is None:
         return start_embedded_postgres(settings.data_dir)
     return normalise_database_url(settings.database_url)
+
+
+def app_database_url_for(settings: Settings) -> str:
+    """What the server, worker and CLI log in as: ``DATABASE_URL``, or the embedded
+    PostgreSQL as the ``orderflow_server`` role."""
+    if settings.database_url is None:
+        return login_url(start_embedded_postgres(settings.data_dir))
+    return normalise_database_url(settings.database_url)
+
+
+def login_url(admin_url: str) -> str:
+    """The same server and database as ``admin_url``, logged in as ``orderflow_server`` (no
+    password: for the embedded server and for test databases, which trust local logins)."""
+    return (
+        make_url(admin_url)
+        .set(username=LOGIN_ROLE, password=None)
+        .render_as_string(hide_password=False)
+    )
 
 
 def normalise_database_url(url: str) -> str:

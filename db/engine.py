@@ -13,8 +13,16 @@ from sqlalchemy.ext.asyncio import (
 
 from db.settings import Settings
 
-#: The non-superuser role every organisation-scoped transaction runs under (RLS applies to it).
+#: The role every organisation-scoped transaction runs under: RLS shows it one organisation.
 APP_ROLE = "orderflow_app"
+#: The narrow role of the few cross-organisation look-ups (sign-in by organisation code, API-token
+#: look-up, the outbox relay, the list of organisations for sweeps).  RLS applies to it too: its
+#: policies open only those tables, and only for what that work needs.
+SYSTEM_ROLE = "orderflow_system"
+#: The login role of ``orderflow serve`` and ``orderflow worker``: neither superuser nor
+#: BYPASSRLS, a member of the two roles above without inheriting their rights, so a transaction
+#: that has not chosen one of them can read no table at all.
+LOGIN_ROLE = "orderflow_server"
 
 
 @dataclass

@@ -25,6 +25,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_URL", "ORDERFLOW_DATABASE_URL"),
         description="PostgreSQL URL; unset starts an embedded PostgreSQL under data_dir.",
     )
+    database_admin_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_ADMIN_URL", "ORDERFLOW_DATABASE_ADMIN_URL"),
+        description="Schema owner's URL for `orderflow migrate`; defaults to DATABASE_URL.",
+    )
     redis_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("REDIS_URL", "ORDERFLOW_REDIS_URL"),

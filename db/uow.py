@@ -1,9 +1,12 @@
 """The unit of work: one transaction, the only place that commits.
 
-An organisation-scoped unit of work switches the transaction to the non-superuser ``orderflow_app``
-role and sets ``app.org_id`` (both ``SET LOCAL``), so PostgreSQL's row-level security hides every
-other organisation's rows even from a query that forgot its filter.  A system unit of work (login
-look-ups, the outbox relay, the CLI's org creation) runs without that scope, on purpose and by name.
+An organisation-scoped unit of work switches the transaction to the ``orderflow_app`` role and sets
+``app.org_id`` (both ``SET LOCAL``), so PostgreSQL's forced row-level security hides every other
+organisation's rows even from a query that forgot its filter.  A system unit of work
+(``UnitOfWork(db, None)``: sign-in by organisation code, API-token look-up, the outbox relay, the
+list of organisations for sweeps, organisation creation) runs as ``orderflow_system``, whose
+policies open only those tables; it can switch to one organisation with ``enter_org`` once it
+knows which, inside the same transaction.  Nothing runs with RLS off.
 
 ``DriverUnitOfWork`` is the same transaction without the ORM, for the reservation hot path.
 """
@@ -19,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
 
-from db.engine import APP_ROLE, Database
+from db.engine import APP_ROLE, SYSTEM_ROLE, Database
 from db.repositories.accounts import AccountRepository
 from db.repositories.catalog import CatalogRepository
 from db.repositories.demo import DemoRepository
@@ -49,15 +52,32 @@ class UnitOfWork:
     async def __aenter__(self) -> Self:
         self._session = self._db.sessions()
         await self._session.begin()
-        if self.org_id is not None:
-            await self._session.execute(
-                text(
-                    "SELECT set_config('role', :role, true), set_config('app.org_id', :org, true),"
-                    " set_config('lock_timeout', :lt, true)"
-                ),
-                {"role": APP_ROLE, "org": str(self.org_id), "lt": f"{self._db.lock_timeout_ms}ms"},
-            )
+        try:
+            await self._set_scope(self.org_id)
+        except BaseException:
+            await self._session.close()
+            self._session = None
+            raise
         return self
+
+    async def _set_scope(self, org_id: int | None) -> None:
+        await self.session.execute(
+            text(
+                "SELECT set_config('role', :role, true), set_config('app.org_id', :org, true),"
+                " set_config('lock_timeout', :lt, true)"
+            ),
+            {
+                "role": APP_ROLE if org_id is not None else SYSTEM_ROLE,
+                "org": str(org_id) if org_id is not None else "",
+                "lt": f"{self._db.lock_timeout_ms}ms",
+            },
+        )
+
+    async def enter_org(self, org_id: int) -> None:
+        """Narrow a system unit of work to one organisation for the rest of its transaction
+        (sign-in once the organisation is found, create-org once it exists)."""
+        await self._set_scope(org_id)
+        self.org_id = org_id
 
     async def __aexit__(
         self,

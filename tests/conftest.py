@@ -3,6 +3,11 @@
 ``DATABASE_URL`` / ``REDIS_URL`` are used when set (CI: the machine's services); otherwise the
 embedded ones start under ``.orderflow/``.  The session migrates a template database once, clones
 it for itself (and for tests that want a database of their own), and drops what it created.
+
+The superuser only creates, migrates and drops databases (``admin_db`` is there for tests that
+must look under RLS, e.g. to prove a write did not happen in another organisation): the
+application under test logs in as ``orderflow_server``, so every test exercises the forced
+row-level security policies exactly as production does.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
-from db.embedded import resolve_service_urls, stop_embedded
+from db.embedded import login_url, resolve_service_urls, stop_embedded
 from db.engine import Database
 from db.migrate import upgrade
 from db.settings import Settings
@@ -35,22 +40,28 @@ def service_urls() -> Iterator[Any]:
 
 @pytest_asyncio.fixture(scope="session")
 async def databases(service_urls: Any) -> AsyncIterator[DatabaseFactory]:
-    factory = DatabaseFactory(service_urls.database_url)
+    factory = DatabaseFactory(service_urls.admin_database_url)
     await factory.create_template(upgrade)
     yield factory
     await factory.drop_all()
 
 
 @pytest_asyncio.fixture(scope="session")
-async def database_url(databases: DatabaseFactory) -> str:
+async def admin_database_url(databases: DatabaseFactory) -> str:
     return await databases.clone()
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, service_urls: Any) -> Settings:
+def database_url(admin_database_url: str) -> str:
+    return login_url(admin_database_url)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, admin_database_url: str, service_urls: Any) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         DATABASE_URL=database_url,
+        DATABASE_ADMIN_URL=admin_database_url,
         REDIS_URL=service_urls.redis_url,
         secret_key="test-secret-key-not-for-production",
         redis_prefix=f"oftest-{uuid.uuid4().hex[:8]}",
@@ -63,6 +74,15 @@ def settings(database_url: str, service_urls: Any) -> Settings:
 async def db(settings: Settings) -> AsyncIterator[Database]:
     assert settings.database_url
     database = Database.connect(settings.database_url, settings, pool_size=20)
+    yield database
+    await database.dispose()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def admin_db(settings: Settings) -> AsyncIterator[Database]:
+    """The test database as its owner (superuser): for looking past RLS in assertions only."""
+    assert settings.database_admin_url
+    database = Database.connect(settings.database_admin_url, settings, pool_size=2)
     yield database
     await database.dispose()
 

@@ -17,10 +17,10 @@ def _url() -> str:
     url = config.attributes.get("database_url")
     if url:
         return str(url)
-    from db.embedded import database_url_for
+    from db.embedded import admin_database_url_for
     from db.settings import get_settings
 
-    return database_url_for(get_settings())
+    return admin_database_url_for(get_settings())
 
 
 def _run(connection: Connection) -> None:

@@ -29,6 +29,11 @@ class AccountRepository:
     async def org_by_slug(self, slug: str) -> Organization | None:
         return await self.session.scalar(select(Organization).where(col(Organization.slug) == slug))
 
+    async def org_ids(self) -> list[int]:
+        """Every organisation (system scope: sweeps visit each one in a scoped unit of work)."""
+        stmt = select(col(Organization.id)).order_by(col(Organization.id))
+        return [org_id for org_id in await self.session.scalars(stmt) if org_id is not None]
+
     async def org_by_id(self, org_id: int) -> Organization | None:
         return await self.session.get(Organization, org_id)
 
@@ -121,8 +126,12 @@ class AccountRepository:
         return supplier
 
     # API tokens --------------------------------------------------------------------------------
-    async def token_by_prefix(self, prefix: str) -> ApiToken | None:
-        return await self.session.scalar(select(ApiToken).where(col(ApiToken.prefix) == prefix))
+    async def tokens_by_prefix(self, prefix: str) -> Sequence[ApiToken]:
+        """Every organisation's tokens with this prefix (system scope; prefixes are random, so
+        almost always one row; the caller checks each row's hash)."""
+        return (
+            await self.session.scalars(select(ApiToken).where(col(ApiToken.prefix) == prefix))
+        ).all()
 
     async def token(self, token_id: int) -> ApiToken | None:
         return await self.session.scalar(

@@ -23,7 +23,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from db.repositories._base import Repository
@@ -504,7 +503,8 @@ class InventoryRepository(Repository):
                 SELECT DISTINCT b.sku_id FROM backorders b
                 WHERE b.org_id = :org AND b.status = 'WAITING'
                   AND EXISTS (
-                    SELECT 1 FROM stock s JOIN warehouses w ON w.id = s.warehouse_id
+                    SELECT 1 FROM stock s JOIN warehouses w
+                      ON w.org_id = s.org_id AND w.id = s.warehouse_id
                     WHERE s.org_id = b.org_id AND s.sku_id = b.sku_id AND w.is_active
                       AND s.on_hand - s.reserved - s.safety > 0)
                 ORDER BY b.sku_id
@@ -598,7 +598,11 @@ class InventoryRepository(Repository):
             return {}
         rows = await self.session.execute(
             select(col(Stock.sku_id), func.sum(func.greatest(_AVAILABLE, 0)))
-            .join(Warehouse, col(Warehouse.id) == col(Stock.warehouse_id))
+            .join(
+                Warehouse,
+                (col(Warehouse.org_id) == col(Stock.org_id))
+                & (col(Warehouse.id) == col(Stock.warehouse_id)),
+            )
             .where(
                 col(Stock.org_id) == self.org_id,
                 col(Stock.sku_id).in_(set(sku_ids)),
@@ -670,6 +674,12 @@ class InventoryRepository(Repository):
         )
 
     # -- reconciliation --------------------------------------------------------------------------
+    async def has_stock(self) -> bool:
+        found = await self.session.scalar(
+            select(col(Stock.id)).where(col(Stock.org_id) == self.org_id).limit(1)
+        )
+        return found is not None
+
     async def drifted_balances(self) -> tuple[int, list[StockBalance]]:
         """Every stock row whose on_hand/reserved disagree with the replayed ledger or with its
         active reservations, and how many rows were checked; one statement, so one consistent
@@ -693,8 +703,8 @@ class InventoryRepository(Repository):
                                coalesce(led.reserved, 0) AS ledger_reserved,
                                coalesce(act.reserved, 0) AS active_reserved
                         FROM stock s
-                        JOIN skus k ON k.id = s.sku_id
-                        JOIN bins b ON b.id = s.bin_id
+                        JOIN skus k ON k.org_id = s.org_id AND k.id = s.sku_id
+                        JOIN bins b ON b.org_id = s.org_id AND b.id = s.bin_id
                         LEFT JOIN led ON led.stock_id = s.id
                         LEFT JOIN act ON act.stock_id = s.id
                         WHERE s.org_id = :org
@@ -922,25 +932,12 @@ def _note_params(note: LedgerNote) -> dict[str, Any]:
     }
 
 
-async def organisations_with_stock(session: AsyncSession) -> list[int]:
-    """Organisations that have stock rows (the nightly reconcile visits each); system scope."""
-    rows = await session.execute(text("SELECT DISTINCT org_id FROM stock ORDER BY org_id"))
-    return [int(r[0]) for r in rows]
-
-
-async def organisations_with_backorders(session: AsyncSession) -> list[int]:
-    rows = await session.execute(
-        text("SELECT DISTINCT org_id FROM backorders WHERE status = 'WAITING' ORDER BY org_id")
-    )
-    return [int(r[0]) for r in rows]
-
-
 # -- the reservation path's SQL (asyncpg placeholders; see InventoryRepository.lock_order_demand)
 _LOCK_ORDER_SQL = """
 SELECT o.id, o.status, o.shop_id, o.external_id, o.total_fen, o.receiver_province, o.paid_at,
        sh.allow_partial_reservation, coalesce(p.allow_split, false) AS allow_split
 FROM orders o
-JOIN shops sh ON sh.id = o.shop_id
+JOIN shops sh ON sh.org_id = o.org_id AND sh.id = o.shop_id
 LEFT JOIN shop_stock_policies p ON p.org_id = o.org_id AND p.shop_id = o.shop_id
 WHERE o.org_id = $1 AND o.id = $2
 FOR UPDATE OF o
@@ -955,7 +952,7 @@ LEFT JOIN reservations r
   ON r.org_id = l.org_id AND r.order_id = l.order_id
  AND r.order_line_id = l.id AND r.status = 'ACTIVE'
 WHERE l.org_id = $1 AND l.order_id = $2
-GROUP BY l.id
+GROUP BY l.org_id, l.id
 ORDER BY l.id
 """
 
@@ -963,9 +960,9 @@ _STOCK_SLOTS_SQL = """
 SELECT s.id, s.sku_id, s.warehouse_id, s.bin_id, s.on_hand, s.reserved, s.safety,
        b.code AS bin_code, z.walk_order, b.walk_seq, w.provinces, w.priority
 FROM stock s
-JOIN bins b ON b.id = s.bin_id
-JOIN zones z ON z.id = b.zone_id
-JOIN warehouses w ON w.id = s.warehouse_id
+JOIN bins b ON b.org_id = s.org_id AND b.id = s.bin_id
+JOIN zones z ON z.org_id = b.org_id AND z.id = b.zone_id
+JOIN warehouses w ON w.org_id = s.org_id AND w.id = s.warehouse_id
 WHERE s.org_id = $1 AND s.sku_id = ANY(CAST($2 AS bigint[]))
   AND s.on_hand - s.reserved - s.safety > 0
   AND w.is_active

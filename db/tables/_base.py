@@ -1,11 +1,24 @@
-"""Column helpers shared by every table module."""
+"""Column and key helpers shared by every table module.
+
+Tenant tables are keyed by ``(org_id, id)`` and refer to each other by ``(org_id, <id>)``
+(``tenant_key`` and ``org_fk``): a row can only ever point at a row of its own organisation,
+and every table can be distributed by ``org_id`` (Citus) with co-located joins.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, func
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    PrimaryKeyConstraint,
+    func,
+)
 from sqlmodel import Field
 
 
@@ -14,7 +27,32 @@ def utcnow() -> datetime:
 
 
 def id_field() -> Any:
-    return Field(default=None, primary_key=True, sa_type=BigInteger)
+    """A tenant row's own number (from the table's sequence); the key is ``tenant_key()``."""
+    return Field(
+        default=None, sa_type=BigInteger, nullable=False, sa_column_kwargs={"autoincrement": True}
+    )
+
+
+def tenant_key() -> PrimaryKeyConstraint:
+    """The primary key of every tenant table: ``(org_id, id)``."""
+    return PrimaryKeyConstraint("org_id", "id")
+
+
+def org_fk(
+    columns: Sequence[str],
+    target: str,
+    target_columns: Sequence[str] = ("id",),
+    *,
+    name: str,
+    ondelete: str | None = None,
+) -> ForeignKeyConstraint:
+    """A foreign key between tenant tables, always through ``org_id``."""
+    return ForeignKeyConstraint(
+        ["org_id", *columns],
+        [f"{target}.org_id", *(f"{target}.{c}" for c in target_columns)],
+        name=name,
+        ondelete=ondelete,
+    )
 
 
 def org_field(*, index: bool = True) -> Any:
@@ -31,17 +69,11 @@ def org_field(*, index: bool = True) -> Any:
     )
 
 
-def fk_field(
-    target: str, *, nullable: bool = False, ondelete: str | None = None, index: bool = True
-) -> Any:
-    """A foreign key column, by default with its own index (``index=False``: see org_field)."""
-    return Field(
-        default=None,
-        sa_type=BigInteger,
-        sa_column_args=[ForeignKey(target, ondelete=ondelete)],
-        nullable=nullable,
-        index=index,
-    )
+def fk_field(*, nullable: bool = False, index: bool = True) -> Any:
+    """A reference column, by default with its own index (``index=False``: see org_field).
+
+    The constraint itself is the table's ``org_fk`` over ``(org_id, column)``."""
+    return Field(default=None, sa_type=BigInteger, nullable=nullable, index=index)
 
 
 def created_field() -> Any:

@@ -17,14 +17,24 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
-from db.tables._base import check_in, created_field, fk_field, id_field, org_field, time_field
+from db.tables._base import (
+    check_in,
+    created_field,
+    fk_field,
+    id_field,
+    org_field,
+    org_fk,
+    tenant_key,
+    time_field,
+)
 from domain.accounts.model import Role
 
 
 class Organization(SQLModel, table=True):
     __tablename__ = "organizations"
 
-    id: int | None = id_field()
+    #: The tenant key itself: every tenant row's ``org_id`` points here.
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigInteger)
     slug: str = Field(max_length=64, unique=True, nullable=False)
     name: str = Field(max_length=200, nullable=False)
     created_at: datetime = created_field()
@@ -43,7 +53,7 @@ class Supplier(SQLModel, table=True):
     """A drop-ship partner (代发供应商)."""
 
     __tablename__ = "suppliers"
-    __table_args__ = (UniqueConstraint("org_id", "name"),)
+    __table_args__ = (tenant_key(), UniqueConstraint("org_id", "name"))
 
     id: int | None = id_field()
     org_id: int = org_field()
@@ -54,6 +64,8 @@ class Supplier(SQLModel, table=True):
 class User(SQLModel, table=True):
     __tablename__ = "users"
     __table_args__ = (
+        tenant_key(),
+        org_fk(["supplier_id"], "suppliers", name="users_supplier_id_fkey"),
         UniqueConstraint("org_id", "username"),
         CheckConstraint(check_in("role", Role), name="users_role_known"),
         CheckConstraint(
@@ -71,7 +83,7 @@ class User(SQLModel, table=True):
         sa_column_args=[ForeignKey("roles.code")],
         nullable=False,
     )
-    supplier_id: int | None = fk_field("suppliers.id", nullable=True)
+    supplier_id: int | None = fk_field(nullable=True)
     is_active: bool = Field(default=True, nullable=False)
     # Bumped by logout / password change: every bearer token issued before is void.
     token_version: int = Field(default=0, nullable=False)
@@ -84,7 +96,14 @@ class ApiToken(SQLModel, table=True):
     """A token for a third-party app; only its hash is stored (the secret is shown once)."""
 
     __tablename__ = "api_tokens"
-    __table_args__ = (Index("api_tokens_prefix", "prefix", unique=True),)
+    __table_args__ = (
+        tenant_key(),
+        org_fk(["created_by_user_id"], "users", name="api_tokens_created_by_user_id_fkey"),
+        UniqueConstraint("org_id", "prefix", name="api_tokens_org_prefix"),
+        # Bearer tokens are found by prefix before the organisation is known (random prefixes;
+        # the look-up checks the hash of each row it finds).
+        Index("api_tokens_prefix", "prefix"),
+    )
 
     id: int | None = id_field()
     org_id: int = org_field()
@@ -92,9 +111,7 @@ class ApiToken(SQLModel, table=True):
     prefix: str = Field(max_length=32, nullable=False)
     token_hash: str = Field(max_length=128, nullable=False)
     scopes: list[str] = Field(sa_column=Column(ARRAY(String(32)), nullable=False))
-    created_by_user_id: int = Field(
-        sa_type=BigInteger, sa_column_args=[ForeignKey("users.id")], nullable=False
-    )
+    created_by_user_id: int = Field(sa_type=BigInteger, nullable=False)
     created_at: datetime = created_field()
     expires_at: datetime | None = time_field()
     revoked_at: datetime | None = time_field()

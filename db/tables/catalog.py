@@ -7,12 +7,12 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from db.tables._base import created_field, fk_field, id_field, org_field
+from db.tables._base import created_field, fk_field, id_field, org_field, org_fk, tenant_key
 
 
 class Product(SQLModel, table=True):
     __tablename__ = "products"
-    __table_args__ = (UniqueConstraint("org_id", "code"),)
+    __table_args__ = (tenant_key(), UniqueConstraint("org_id", "code"))
 
     id: int | None = id_field()
     org_id: int = org_field()
@@ -27,6 +27,8 @@ class Sku(SQLModel, table=True):
 
     __tablename__ = "skus"
     __table_args__ = (
+        tenant_key(),
+        org_fk(["product_id"], "products", name="skus_product_id_fkey", ondelete="CASCADE"),
         UniqueConstraint("org_id", "code"),
         CheckConstraint("weight_g >= 0", name="skus_weight_non_negative"),
         CheckConstraint("price_fen >= 0", name="skus_price_non_negative"),
@@ -34,7 +36,7 @@ class Sku(SQLModel, table=True):
 
     id: int | None = id_field()
     org_id: int = org_field()
-    product_id: int = fk_field("products.id", ondelete="CASCADE")
+    product_id: int = fk_field()
     code: str = Field(max_length=64, nullable=False)
     barcode: str | None = Field(default=None, max_length=64)
     name: str = Field(max_length=300, nullable=False)

@@ -9,7 +9,15 @@ from sqlalchemy import BigInteger, Column, Index, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from db.tables._base import created_field, fk_field, id_field, org_field, time_field
+from db.tables._base import (
+    created_field,
+    fk_field,
+    id_field,
+    org_field,
+    org_fk,
+    tenant_key,
+    time_field,
+)
 
 
 class OutboxEvent(SQLModel, table=True):
@@ -21,6 +29,7 @@ class OutboxEvent(SQLModel, table=True):
 
     __tablename__ = "outbox"
     __table_args__ = (
+        tenant_key(),
         Index("outbox_unpublished", "id", postgresql_where=text("published_at IS NULL")),
     )
 
@@ -38,13 +47,18 @@ class AuditEntry(SQLModel, table=True):
     """Who changed what: one row per data-changing mutation."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("audit_log_org_time", "org_id", "created_at"),)
+    __table_args__ = (
+        tenant_key(),
+        org_fk(["actor_user_id"], "users", name="audit_log_actor_user_id_fkey"),
+        org_fk(["actor_token_id"], "api_tokens", name="audit_log_actor_token_id_fkey"),
+        Index("audit_log_org_time", "org_id", "created_at"),
+    )
 
     id: int | None = id_field()
     org_id: int = org_field()
     actor_label: str = Field(max_length=200, nullable=False)
-    actor_user_id: int | None = fk_field("users.id", nullable=True)
-    actor_token_id: int | None = fk_field("api_tokens.id", nullable=True)
+    actor_user_id: int | None = fk_field(nullable=True)
+    actor_token_id: int | None = fk_field(nullable=True)
     action: str = Field(max_length=64, nullable=False)
     target_type: str = Field(max_length=32, nullable=False)
     target_id: int | None = Field(default=None, sa_type=BigInteger)

@@ -6,6 +6,7 @@ Integrity the database keeps even if code is wrong:
 - ``stock``: on_hand >= 0, reserved >= 0, reserved <= on_hand (never oversold), safety >= 0.
 - A bin belongs to one warehouse, and a stock row's warehouse is its bin's warehouse (composite
   foreign keys), so stock can never sit "in" a bin of another warehouse.
+- Like every tenant table, keys are ``(org_id, id)`` and references go through ``org_id``.
 - Reservations and backorders carry positive quantities and known statuses; one waiting
   backorder per order line.
 - The ledger is append-only for the application role (see the migration).
@@ -21,7 +22,6 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
-    ForeignKeyConstraint,
     Index,
     String,
     Text,
@@ -30,13 +30,23 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from db.tables._base import check_in, created_field, fk_field, id_field, org_field, time_field
+from db.tables._base import (
+    check_in,
+    created_field,
+    fk_field,
+    id_field,
+    org_field,
+    org_fk,
+    tenant_key,
+    time_field,
+)
 from domain.inventory.model import BackorderStatus, LedgerKind, ReservationStatus
 
 
-def _ref(target: str, *, nullable: bool = False) -> Column[int]:
-    """A foreign key without its own index (the composite indexes below cover the look-ups)."""
-    return Column(BigInteger, ForeignKey(target), nullable=nullable)
+def _ref(*, nullable: bool = False) -> Column[int]:
+    """A reference column without its own index (the composite indexes below cover the
+    look-ups); its constraint is the table's ``org_fk``."""
+    return Column(BigInteger, nullable=nullable)
 
 
 def _org() -> Any:
@@ -54,14 +64,16 @@ class Zone(SQLModel, table=True):
 
     __tablename__ = "zones"
     __table_args__ = (
+        tenant_key(),
+        org_fk(["warehouse_id"], "warehouses", name="zones_warehouse_id_fkey"),
         UniqueConstraint("org_id", "warehouse_id", "code"),
         # Target of bins' (zone_id, warehouse_id) key: a bin's zone is in the bin's warehouse.
-        UniqueConstraint("id", "warehouse_id", name="zones_id_warehouse"),
+        UniqueConstraint("org_id", "id", "warehouse_id", name="zones_id_warehouse"),
     )
 
     id: int | None = id_field()
     org_id: int = org_field()
-    warehouse_id: int = fk_field("warehouses.id")
+    warehouse_id: int = fk_field()
     code: str = Field(max_length=16, nullable=False)
     name: str = Field(max_length=100, nullable=False, default="")
     #: Where the zone comes on the pick walk (lower first).
@@ -74,19 +86,22 @@ class Bin(SQLModel, table=True):
 
     __tablename__ = "bins"
     __table_args__ = (
-        UniqueConstraint("org_id", "warehouse_id", "code"),
-        UniqueConstraint("id", "warehouse_id", name="bins_id_warehouse"),
-        ForeignKeyConstraint(
+        tenant_key(),
+        org_fk(["warehouse_id"], "warehouses", name="bins_warehouse_id_fkey"),
+        org_fk(
             ["zone_id", "warehouse_id"],
-            ["zones.id", "zones.warehouse_id"],
+            "zones",
+            ["id", "warehouse_id"],
             name="bins_zone_in_warehouse",
         ),
+        UniqueConstraint("org_id", "warehouse_id", "code"),
+        UniqueConstraint("org_id", "id", "warehouse_id", name="bins_id_warehouse"),
         CheckConstraint("walk_seq >= 0", name="bins_walk_seq_non_negative"),
     )
 
     id: int | None = id_field()
     org_id: int = org_field()
-    warehouse_id: int = fk_field("warehouses.id")
+    warehouse_id: int = fk_field()
     zone_id: int = Field(sa_type=BigInteger, nullable=False, index=True)
     code: str = Field(max_length=32, nullable=False)
     walk_seq: int = Field(default=0, nullable=False)
@@ -98,12 +113,16 @@ class Stock(SQLModel, table=True):
 
     __tablename__ = "stock"
     __table_args__ = (
-        UniqueConstraint("org_id", "sku_id", "bin_id"),
-        ForeignKeyConstraint(
+        tenant_key(),
+        org_fk(["sku_id"], "skus", name="stock_sku_id_fkey"),
+        org_fk(["warehouse_id"], "warehouses", name="stock_warehouse_id_fkey"),
+        org_fk(
             ["bin_id", "warehouse_id"],
-            ["bins.id", "bins.warehouse_id"],
+            "bins",
+            ["id", "warehouse_id"],
             name="stock_bin_in_warehouse",
         ),
+        UniqueConstraint("org_id", "sku_id", "bin_id"),
         CheckConstraint("on_hand >= 0", name="stock_on_hand_non_negative"),
         CheckConstraint("reserved >= 0", name="stock_reserved_non_negative"),
         CheckConstraint("reserved <= on_hand", name="stock_reserved_within_on_hand"),
@@ -114,8 +133,8 @@ class Stock(SQLModel, table=True):
 
     id: int | None = id_field()
     org_id: int = _org()
-    sku_id: int = Field(sa_column=_ref("skus.id"))
-    warehouse_id: int = Field(sa_column=_ref("warehouses.id"))
+    sku_id: int = Field(sa_column=_ref())
+    warehouse_id: int = Field(sa_column=_ref())
     bin_id: int = Field(sa_type=BigInteger, nullable=False)
     on_hand: int = Field(default=0, nullable=False)
     reserved: int = Field(default=0, nullable=False)
@@ -128,6 +147,10 @@ class Reservation(SQLModel, table=True):
 
     __tablename__ = "reservations"
     __table_args__ = (
+        tenant_key(),
+        org_fk(["order_id"], "orders", name="reservations_order_id_fkey"),
+        org_fk(["order_line_id"], "order_lines", name="reservations_order_line_id_fkey"),
+        org_fk(["stock_id"], "stock", name="reservations_stock_id_fkey"),
         CheckConstraint("quantity > 0", name="reservations_quantity_positive"),
         CheckConstraint(check_in("status", ReservationStatus), name="reservations_status_known"),
         Index("reservations_org_order", "org_id", "order_id"),
@@ -135,12 +158,12 @@ class Reservation(SQLModel, table=True):
 
     id: int | None = id_field()
     org_id: int = _org()
-    order_id: int = Field(sa_column=_ref("orders.id"))
-    order_line_id: int = Field(sa_column=_ref("order_lines.id"))
+    order_id: int = Field(sa_column=_ref())
+    order_line_id: int = Field(sa_column=_ref())
     sku_id: int = Field(sa_type=BigInteger, nullable=False)
     warehouse_id: int = Field(sa_type=BigInteger, nullable=False)
     bin_id: int = Field(sa_type=BigInteger, nullable=False)
-    stock_id: int = Field(sa_column=_ref("stock.id"))
+    stock_id: int = Field(sa_column=_ref())
     quantity: int = Field(nullable=False)
     status: str = Field(max_length=16, nullable=False, default=ReservationStatus.ACTIVE.value)
     created_at: datetime = created_field()
@@ -153,6 +176,9 @@ class Backorder(SQLModel, table=True):
 
     __tablename__ = "backorders"
     __table_args__ = (
+        tenant_key(),
+        org_fk(["order_id"], "orders", name="backorders_order_id_fkey"),
+        org_fk(["order_line_id"], "order_lines", name="backorders_order_line_id_fkey"),
         CheckConstraint("quantity > 0", name="backorders_quantity_positive"),
         CheckConstraint(check_in("status", BackorderStatus), name="backorders_status_known"),
         Index(
@@ -175,8 +201,8 @@ class Backorder(SQLModel, table=True):
 
     id: int | None = id_field()
     org_id: int = _org()
-    order_id: int = Field(sa_column=_ref("orders.id"))
-    order_line_id: int = Field(sa_column=_ref("order_lines.id"))
+    order_id: int = Field(sa_column=_ref())
+    order_line_id: int = Field(sa_column=_ref())
     sku_id: int = Field(sa_type=BigInteger, nullable=False)
     #: Units missing at the last attempt.
     quantity: int = Field(nullable=False)
@@ -199,6 +225,12 @@ class StockLedgerEntry(SQLModel, table=True):
 
     __tablename__ = "stock_ledger"
     __table_args__ = (
+        tenant_key(),
+        org_fk(["stock_id"], "stock", name="stock_ledger_stock_id_fkey"),
+        org_fk(["order_id"], "orders", name="stock_ledger_order_id_fkey"),
+        org_fk(["reservation_id"], "reservations", name="stock_ledger_reservation_id_fkey"),
+        org_fk(["actor_user_id"], "users", name="stock_ledger_actor_user_id_fkey"),
+        org_fk(["actor_token_id"], "api_tokens", name="stock_ledger_actor_token_id_fkey"),
         CheckConstraint(check_in("kind", LedgerKind), name="stock_ledger_kind_known"),
         CheckConstraint("on_hand_after >= 0 AND reserved_after >= 0", name="stock_ledger_after"),
         Index("stock_ledger_org_sku_time", "org_id", "sku_id", "created_at"),
@@ -213,7 +245,7 @@ class StockLedgerEntry(SQLModel, table=True):
 
     id: int | None = id_field()
     org_id: int = _org()
-    stock_id: int = Field(sa_column=_ref("stock.id"))
+    stock_id: int = Field(sa_column=_ref())
     sku_id: int = Field(sa_type=BigInteger, nullable=False)
     warehouse_id: int = Field(sa_type=BigInteger, nullable=False)
     bin_id: int = Field(sa_type=BigInteger, nullable=False)
@@ -222,17 +254,15 @@ class StockLedgerEntry(SQLModel, table=True):
     reserved_delta: int = Field(nullable=False)
     on_hand_after: int = Field(nullable=False)
     reserved_after: int = Field(nullable=False)
-    order_id: int | None = Field(default=None, sa_column=_ref("orders.id", nullable=True))
+    order_id: int | None = Field(default=None, sa_column=_ref(nullable=True))
     order_line_id: int | None = Field(default=None, sa_type=BigInteger)
-    reservation_id: int | None = Field(
-        default=None, sa_column=_ref("reservations.id", nullable=True)
-    )
+    reservation_id: int | None = Field(default=None, sa_column=_ref(nullable=True))
     reason: str = Field(sa_type=Text, nullable=False, default="")
     #: An outside reference: purchase order, count sheet, after-sale ticket.
     reference: str = Field(max_length=64, nullable=False, default="")
     actor_label: str = Field(max_length=200, nullable=False)
-    actor_user_id: int | None = Field(default=None, sa_column=_ref("users.id", nullable=True))
-    actor_token_id: int | None = Field(default=None, sa_column=_ref("api_tokens.id", nullable=True))
+    actor_user_id: int | None = Field(default=None, sa_column=_ref(nullable=True))
+    actor_token_id: int | None = Field(default=None, sa_column=_ref(nullable=True))
     created_at: datetime = created_field()
 
 
@@ -241,6 +271,8 @@ class ShopStockPolicyRow(SQLModel, table=True):
 
     __tablename__ = "shop_stock_policies"
     __table_args__ = (
+        tenant_key(),
+        org_fk(["shop_id"], "shops", name="shop_stock_policies_shop_id_fkey"),
         UniqueConstraint("org_id", "shop_id"),
         CheckConstraint("ratio_percent BETWEEN 0 AND 100", name="shop_stock_policies_ratio"),
         CheckConstraint("cap IS NULL OR cap >= 0", name="shop_stock_policies_cap"),
@@ -248,7 +280,7 @@ class ShopStockPolicyRow(SQLModel, table=True):
 
     id: int | None = id_field()
     org_id: int = org_field()
-    shop_id: int = Field(sa_column=_ref("shops.id"))
+    shop_id: int = Field(sa_column=_ref())
     ratio_percent: int = Field(default=100, nullable=False)
     cap: int | None = Field(default=None, nullable=True)
     pool: str | None = Field(default=None, max_length=32, nullable=True)

@@ -6,7 +6,6 @@ from typing import Optional
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
-    ForeignKey,
     Index,
     String,
     Text,
@@ -14,7 +13,16 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, Relationship, SQLModel
 
-from db.tables._base import check_in, created_field, fk_field, id_field, org_field, time_field
+from db.tables._base import (
+    check_in,
+    created_field,
+    fk_field,
+    id_field,
+    org_field,
+    org_fk,
+    tenant_key,
+    time_field,
+)
 from domain.orders.model import OrderStatus
 
 
@@ -22,7 +30,7 @@ class Customer(SQLModel, table=True):
     """A buyer (买家), identified per channel by nick."""
 
     __tablename__ = "customers"
-    __table_args__ = (UniqueConstraint("org_id", "channel", "nick"),)
+    __table_args__ = (tenant_key(), UniqueConstraint("org_id", "channel", "nick"))
 
     id: int | None = id_field()
     org_id: int = org_field()
@@ -36,6 +44,11 @@ class Customer(SQLModel, table=True):
 class Order(SQLModel, table=True):
     __tablename__ = "orders"
     __table_args__ = (
+        tenant_key(),
+        org_fk(["shop_id"], "shops", name="orders_shop_id_fkey"),
+        org_fk(["customer_id"], "customers", name="orders_customer_id_fkey"),
+        org_fk(["created_by_user_id"], "users", name="orders_created_by_user_id_fkey"),
+        org_fk(["supplier_id"], "suppliers", name="orders_supplier_id_fkey"),
         UniqueConstraint("org_id", "shop_id", "external_id"),
         CheckConstraint(check_in("status", OrderStatus), name="orders_status_known"),
         CheckConstraint(
@@ -53,14 +66,14 @@ class Order(SQLModel, table=True):
     # the unique (org_id, shop_id, external_id) serve every query, which always names org_id.
     # Each index costs a write on every status change (status is indexed: never a HOT update).
     org_id: int = org_field(index=False)
-    shop_id: int = fk_field("shops.id", index=False)
+    shop_id: int = fk_field(index=False)
     external_id: str = Field(max_length=64, nullable=False)
     status: str = Field(max_length=16, nullable=False, default=OrderStatus.NEW.value)
     goods_fen: int = Field(sa_type=BigInteger, nullable=False, default=0)
     discount_fen: int = Field(sa_type=BigInteger, nullable=False, default=0)
     shipping_fen: int = Field(sa_type=BigInteger, nullable=False, default=0)
     total_fen: int = Field(sa_type=BigInteger, nullable=False, default=0)
-    customer_id: int | None = fk_field("customers.id", nullable=True)
+    customer_id: int | None = fk_field(nullable=True)
     receiver_name: str = Field(max_length=200, nullable=False)
     receiver_phone: str = Field(max_length=32, nullable=False)
     receiver_phone_tail: str | None = Field(default=None, max_length=4)
@@ -74,9 +87,9 @@ class Order(SQLModel, table=True):
     created_at: datetime = created_field()
     updated_at: datetime = created_field()
     # Never queried by (users are not deleted): no index.
-    created_by_user_id: int | None = fk_field("users.id", nullable=True, index=False)
+    created_by_user_id: int | None = fk_field(nullable=True, index=False)
     # The drop-ship supplier (代发) fulfilling this order, if any: it alone may see the order.
-    supplier_id: int | None = fk_field("suppliers.id", nullable=True)
+    supplier_id: int | None = fk_field(nullable=True)
 
     lines: list["OrderLine"] = Relationship(
         back_populates="order", sa_relationship_kwargs={"lazy": "raise"}
@@ -86,6 +99,9 @@ class Order(SQLModel, table=True):
 class OrderLine(SQLModel, table=True):
     __tablename__ = "order_lines"
     __table_args__ = (
+        tenant_key(),
+        org_fk(["order_id"], "orders", name="order_lines_order_id_fkey", ondelete="CASCADE"),
+        org_fk(["sku_id"], "skus", name="order_lines_sku_id_fkey"),
         CheckConstraint("quantity > 0", name="order_lines_quantity_positive"),
         CheckConstraint(
             "unit_price_fen >= 0 AND discount_fen >= 0", name="order_lines_amounts_non_negative"
@@ -94,13 +110,8 @@ class OrderLine(SQLModel, table=True):
 
     id: int | None = id_field()
     org_id: int = org_field()
-    order_id: int = Field(
-        sa_type=BigInteger,
-        sa_column_args=[ForeignKey("orders.id", ondelete="CASCADE")],
-        nullable=False,
-        index=True,
-    )
-    sku_id: int = fk_field("skus.id")
+    order_id: int = Field(sa_type=BigInteger, nullable=False, index=True)
+    sku_id: int = fk_field()
     quantity: int = Field(nullable=False)
     unit_price_fen: int = Field(sa_type=BigInteger, nullable=False)
     discount_fen: int = Field(sa_type=BigInteger, nullable=False, default=0)
@@ -114,13 +125,18 @@ class OrderRemark(SQLModel, table=True):
     """A note added by staff (备注), e.g. a 客服 recording a buyer's request."""
 
     __tablename__ = "order_remarks"
+    __table_args__ = (
+        tenant_key(),
+        org_fk(["order_id"], "orders", name="order_remarks_order_id_fkey", ondelete="CASCADE"),
+        org_fk(["author_user_id"], "users", name="order_remarks_author_user_id_fkey"),
+    )
 
     id: int | None = id_field()
     org_id: int = org_field()
-    order_id: int = fk_field("orders.id", ondelete="CASCADE")
+    order_id: int = fk_field()
     text: str = Field(sa_type=Text, nullable=False)
     author_label: str = Field(max_length=200, nullable=False)
-    author_user_id: int | None = fk_field("users.id", nullable=True)
+    author_user_id: int | None = fk_field(nullable=True)
     created_at: datetime = created_field()
 
 
@@ -128,16 +144,22 @@ class OrderHistory(SQLModel, table=True):
     """Every status change of an order: from, to, who, why, when."""
 
     __tablename__ = "order_history"
+    __table_args__ = (
+        tenant_key(),
+        org_fk(["order_id"], "orders", name="order_history_order_id_fkey", ondelete="CASCADE"),
+        org_fk(["actor_user_id"], "users", name="order_history_actor_user_id_fkey"),
+        org_fk(["actor_token_id"], "api_tokens", name="order_history_actor_token_id_fkey"),
+    )
 
     id: int | None = id_field()
     # Read by order_id only; org_id and the actor columns are never searched (and a status
     # change writes one of these rows, so each index would be one more write per change).
     org_id: int = org_field(index=False)
-    order_id: int = fk_field("orders.id", ondelete="CASCADE")
+    order_id: int = fk_field()
     from_status: str | None = Field(default=None, sa_type=String(16))
     to_status: str = Field(sa_type=String(16), nullable=False)
     actor_label: str = Field(max_length=200, nullable=False)
-    actor_user_id: int | None = fk_field("users.id", nullable=True, index=False)
-    actor_token_id: int | None = fk_field("api_tokens.id", nullable=True, index=False)
+    actor_user_id: int | None = fk_field(nullable=True, index=False)
+    actor_token_id: int | None = fk_field(nullable=True, index=False)
     reason: str = Field(sa_type=Text, nullable=False, default="")
     created_at: datetime = created_field()

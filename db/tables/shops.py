@@ -8,13 +8,14 @@ from sqlalchemy import CheckConstraint, Column, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
-from db.tables._base import check_in, created_field, id_field, org_field
+from db.tables._base import check_in, created_field, id_field, org_field, tenant_key
 from domain.shops.model import Channel
 
 
 class Shop(SQLModel, table=True):
     __tablename__ = "shops"
     __table_args__ = (
+        tenant_key(),
         UniqueConstraint("org_id", "channel", "name"),
         CheckConstraint(check_in("channel", Channel), name="shops_channel_known"),
     )
@@ -30,7 +31,7 @@ class Shop(SQLModel, table=True):
 
 class Warehouse(SQLModel, table=True):
     __tablename__ = "warehouses"
-    __table_args__ = (UniqueConstraint("org_id", "code"),)
+    __table_args__ = (tenant_key(), UniqueConstraint("org_id", "code"))
 
     id: int | None = id_field()
     org_id: int = org_field()

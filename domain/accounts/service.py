@@ -109,6 +109,7 @@ async def create_organization(
             raise Duplicate(f"Organisation code '{slug}' is taken", field="slug")
         org = await uow.accounts.add_org(slug, name)
         assert org.id is not None
+        await uow.enter_org(org.id)
         owner = await uow.accounts.add_user(
             User(
                 org_id=org.id,
@@ -190,11 +191,10 @@ async def sign_in(
         raise RateLimited("Too many failed sign-ins; try again in a few minutes")
     async with UnitOfWork(db, None) as uow:
         org = await uow.accounts.org_by_slug(organization.strip().lower())
-        user = (
-            await uow.accounts.user_by_username(org.id, username.strip())
-            if org is not None and org.id is not None
-            else None
-        )
+        user = None
+        if org is not None and org.id is not None:
+            await uow.enter_org(org.id)
+            user = await uow.accounts.user_by_username(org.id, username.strip())
         ok = await asyncio.to_thread(
             passwords.verify_password, user.password_hash if user else None, password
         )
@@ -247,15 +247,18 @@ async def actor_from_api_token(db: Database, plaintext: str) -> Actor | None:
         return None
     now = _now()
     async with UnitOfWork(db, None) as uow:
-        row = await uow.accounts.token_by_prefix(prefix)
+        candidates = await uow.accounts.tokens_by_prefix(prefix)
+        row = next(
+            (c for c in candidates if tokens.api_token_matches(plaintext, c.token_hash)), None
+        )
         if (
             row is None
             or row.id is None
-            or not tokens.api_token_matches(plaintext, row.token_hash)
             or row.revoked_at is not None
             or (row.expires_at is not None and row.expires_at <= now)
         ):
             return None
+        await uow.enter_org(row.org_id)
         owner = await uow.accounts.user_for_auth(row.org_id, row.created_by_user_id)
         if owner is None or not owner.is_active:
             return None

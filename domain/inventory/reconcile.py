@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 import structlog
 
 from db.engine import Database
-from db.repositories.inventory import organisations_with_stock
 from db.uow import UnitOfWork
 from domain.inventory.model import StockBalance
 
@@ -80,5 +79,11 @@ async def reconcile(db: Database, org_id: int) -> ReconcileReport:
 async def reconcile_all(db: Database) -> list[ReconcileReport]:
     """Every organisation that has stock (the nightly job and ``orderflow reconcile-stock``)."""
     async with UnitOfWork(db, None) as uow:
-        org_ids = await organisations_with_stock(uow.session)
-    return [await reconcile(db, org_id) for org_id in org_ids]
+        org_ids = await uow.accounts.org_ids()
+    reports = []
+    for org_id in org_ids:
+        async with UnitOfWork(db, org_id) as uow:
+            if not await uow.inventory.has_stock():
+                continue
+        reports.append(await reconcile(db, org_id))
+    return reports

@@ -342,7 +342,7 @@ async def test_the_services_accept_the_demo_stock(demo: tuple[Database, DemoSumm
             )
         )
         assert returned is not None
-        line = await uow.session.get(OrderLine, returned)
+        line = await uow.session.get(OrderLine, (uow.org_id, returned))
         assert line is not None and line.id is not None
         returns_bin = await uow.session.scalar(
             select(col(Stock.bin_id)).where(col(Stock.sku_id) == line.sku_id).limit(1)

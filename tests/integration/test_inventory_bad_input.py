@@ -16,10 +16,11 @@ from domain.inventory import service
 from domain.inventory.model import AdjustLine, ReceiveLine, SafetyLine, TransferLine
 from tests.support.factories import Seller, make_org
 from tests.support.inventory import Layout, make_layout, receive
+from tests.support.sql import org_connection
 
 
 async def _snapshot(db: Database, org_id: int) -> tuple[Any, ...]:
-    async with db.engine.connect() as conn:
+    async with org_connection(db, org_id) as conn:
         stock = (
             await conn.execute(
                 text(
@@ -210,7 +211,7 @@ async def test_the_database_refuses_oversell_even_if_code_is_wrong(
     db: Database, world: tuple[Seller, Layout, int]
 ) -> None:
     seller, _, sku = world
-    async with db.engine.connect() as conn:
+    async with org_connection(db, seller.org_id) as conn:
         with pytest.raises(Exception, match="stock_reserved_within_on_hand"):
             await conn.execute(
                 text(

@@ -22,6 +22,7 @@ from domain.inventory.retry import Attempts, run_with_retries
 from domain.orders.model import OrderStatus
 from tests.support.factories import make_org
 from tests.support.inventory import count_rows, make_layout, make_order_with, receive, sku_totals
+from tests.support.sql import org_connection
 
 BUYERS = 200
 UNITS = 100
@@ -218,7 +219,7 @@ async def test_a_row_locked_too_long_fails_typed_and_writes_nothing(
     assert order.id is not None
     impatient = Database(engine=db.engine, sessions=db.sessions, lock_timeout_ms=30)
 
-    async with db.engine.connect() as blocker:
+    async with org_connection(db, seller.org_id) as blocker:
         await blocker.execute(
             text("SELECT id FROM stock WHERE org_id = :org AND sku_id = :sku FOR UPDATE"),
             {"org": seller.org_id, "sku": sku},

@@ -7,6 +7,7 @@ from sqlalchemy import text
 from db.engine import Database
 from tests.support.factories import make_org
 from tests.support.inventory import make_layout, make_order_with, order_status, receive
+from tests.support.sql import org_connection
 from workers.jobs import inventory as jobs
 from workers.relay import TOPIC_JOBS
 from workers.settings import WorkerSettings
@@ -34,7 +35,7 @@ async def test_reserve_then_retry_from_the_stock_changed_event(db: Database) -> 
     assert await jobs.reserve_order_job(ctx, seller.org_id, order.id) == result  # idempotent
 
     await receive(db, seller, layout, sku, 5, bin_id=layout.bin_id())
-    async with db.engine.connect() as conn:
+    async with org_connection(db, seller.org_id) as conn:
         event = (
             await conn.execute(
                 text(

@@ -10,6 +10,7 @@ from db.engine import Database
 from domain.inventory import reconcile, service
 from tests.support.factories import make_org
 from tests.support.inventory import count_rows, make_layout, make_order_with, receive
+from tests.support.sql import org_connection
 
 
 async def test_reconcile_reports_injected_drift_and_fixes_nothing(db: Database) -> None:
@@ -26,7 +27,7 @@ async def test_reconcile_reports_injected_drift_and_fixes_nothing(db: Database) 
 
     # Someone "fixes" stock by hand in SQL: 3 units appear from nowhere in A, and B's
     # reserved no longer matches its reservations.
-    async with db.engine.begin() as conn:
+    async with org_connection(db, seller.org_id, commit=True) as conn:
         await conn.execute(
             text("UPDATE stock SET on_hand = on_hand + 3 WHERE org_id = :org AND sku_id = :sku"),
             {"org": seller.org_id, "sku": sku_a},
@@ -50,7 +51,7 @@ async def test_reconcile_reports_injected_drift_and_fixes_nothing(db: Database) 
     errors = [e for e in logs if e["log_level"] == "error"]
     assert {e["event"] for e in errors} == {"stock.drift", "stock.drift_found"}
     assert await count_rows(db, "outbox", seller.org_id, "topic = 'stock.drift'") == 1
-    async with db.engine.connect() as conn:
+    async with org_connection(db, seller.org_id) as conn:
         payload = await conn.scalar(
             text("SELECT payload FROM outbox WHERE org_id = :org AND topic = 'stock.drift'"),
             {"org": seller.org_id},

@@ -26,6 +26,7 @@ from tests.support.inventory import (
     receive,
     sku_totals,
 )
+from tests.support.sql import org_connection
 
 
 async def test_reserve_release_commit_and_return_keep_the_ledger_in_step(db: Database) -> None:
@@ -107,7 +108,7 @@ async def test_partial_reservation_when_the_shop_allows_it(db: Database) -> None
     assert sku_a is not None and sku_b is not None
     await receive(db, seller, layout, sku_a, 5, bin_id=layout.bin_id())
     await receive(db, seller, layout, sku_b, 1, bin_id=layout.bin_id(0, 1))
-    async with db.engine.begin() as conn:
+    async with org_connection(db, seller.org_id, commit=True) as conn:
         await conn.execute(
             text("UPDATE shops SET allow_partial_reservation = true WHERE id = :id"),
             {"id": seller.shop.id},
@@ -238,7 +239,7 @@ async def test_receive_then_reserve_everything(db: Database) -> None:
 
 
 async def _first_line(db: Database, org_id: int, order_id: int) -> int:
-    async with db.engine.connect() as conn:
+    async with org_connection(db, org_id) as conn:
         line = await conn.scalar(
             text("SELECT min(id) FROM order_lines WHERE org_id = :org AND order_id = :id"),
             {"org": org_id, "id": order_id},

@@ -41,6 +41,7 @@ from domain.inventory.model import AdjustLine, ReceiveLine, SafetyLine, Transfer
 from domain.orders.model import OrderStatus
 from tests.support.factories import Seller, make_org
 from tests.support.inventory import Layout, make_layout, make_order_with
+from tests.support.sql import org_connection
 
 
 @dataclass
@@ -102,7 +103,7 @@ def test_stock_invariants_hold_under_any_sequence(
         # -- helpers ------------------------------------------------------------------------
         def rows(self) -> list[Row]:
             async def read() -> list[Row]:
-                async with db.engine.connect() as conn:
+                async with org_connection(db, self.seller.org_id) as conn:
                     result = await conn.execute(
                         text(
                             "SELECT id, sku_id, warehouse_id, bin_id, on_hand, reserved, safety "
@@ -125,7 +126,7 @@ def test_stock_invariants_hold_under_any_sequence(
 
         def order_lines(self, order_id: int) -> list[tuple[int, int]]:
             async def read() -> list[tuple[int, int]]:
-                async with db.engine.connect() as conn:
+                async with org_connection(db, self.seller.org_id) as conn:
                     result = await conn.execute(
                         text("SELECT sku_id, quantity FROM order_lines WHERE order_id = :id"),
                         {"id": order_id},
@@ -285,7 +286,7 @@ def test_stock_invariants_hold_under_any_sequence(
         @invariant()
         def reservations_and_ledger_agree_with_every_row(self) -> None:
             async def check() -> list[Any]:
-                async with db.engine.connect() as conn:
+                async with org_connection(db, self.seller.org_id) as conn:
                     result = await conn.execute(
                         text(
                             """

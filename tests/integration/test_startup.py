@@ -22,6 +22,7 @@ from domain.accounts.tokens import issue_session_token
 from tests.support.api import GraphQLClient
 from tests.support.databases import DatabaseFactory
 from tests.support.factories import Seller
+from tests.support.sql import org_connection
 
 
 def test_production_needs_a_secret_key() -> None:
@@ -95,6 +96,7 @@ async def test_create_org_and_user_from_the_cli(
     async with UnitOfWork(db, None) as uow:
         org = await uow.accounts.org_by_slug("cli-shop")
         assert org is not None and org.id is not None
+        await uow.enter_org(org.id)
         bob = await uow.accounts.user_by_username(org.id, "bob")
         eve = await uow.accounts.user_by_username(org.id, "eve")
     assert bob is not None and bob.role == "WAREHOUSE"
@@ -125,7 +127,9 @@ async def test_reconcile_stock_cli_exits_1_on_drift(
         )
         assert clean.exit_code == 0, clean.output
         assert ": ok" in clean.output
-        async with db.engine.begin() as conn:  # a bug (or a hand edit) behind the ledger's back
+        async with org_connection(
+            db, seller.org_id, commit=True
+        ) as conn:  # a bug (or a hand edit) behind the ledger's back
             await conn.exec_driver_sql(
                 f"UPDATE stock SET on_hand = on_hand + 3 WHERE org_id = {seller.org_id}"
             )

@@ -18,6 +18,7 @@ from domain.inventory import service
 from domain.inventory.model import ReceiveLine
 from domain.inventory.service import BinDraft
 from tests.support.factories import Seller
+from tests.support.sql import org_connection
 
 _counter = itertools.count(1)
 
@@ -149,7 +150,7 @@ class SkuTotals:
 
 
 async def sku_totals(db: Database, org_id: int, sku_id: int) -> SkuTotals:
-    async with db.engine.connect() as conn:
+    async with org_connection(db, org_id) as conn:
         row = (
             await conn.execute(
                 text(
@@ -174,7 +175,7 @@ async def sku_totals(db: Database, org_id: int, sku_id: int) -> SkuTotals:
 
 
 async def order_status(db: Database, org_id: int, order_id: int) -> str:
-    async with db.engine.connect() as conn:
+    async with org_connection(db, org_id) as conn:
         status = await conn.scalar(
             text("SELECT status FROM orders WHERE org_id = :org AND id = :id"),
             {"org": org_id, "id": order_id},
@@ -183,7 +184,7 @@ async def order_status(db: Database, org_id: int, order_id: int) -> str:
 
 
 async def count_rows(db: Database, table: str, org_id: int, where: str = "TRUE") -> int:
-    async with db.engine.connect() as conn:
+    async with org_connection(db, org_id) as conn:
         total = await conn.scalar(
             text(f"SELECT count(*) FROM {table} WHERE org_id = :org AND {where}"),
             {"org": org_id},

@@ -1,13 +1,15 @@
-"""Counting the SQL statements an operation issues (N+1 detection)."""
+"""Counting the SQL statements an operation issues (N+1 detection); raw SQL under RLS."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from db.engine import APP_ROLE, Database
 
 
 class StatementCounter:
@@ -31,3 +33,20 @@ def count_statements(engine: AsyncEngine) -> Iterator[StatementCounter]:
         yield counter
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+@asynccontextmanager
+async def org_connection(
+    db: Database, org_id: int, *, commit: bool = False
+) -> AsyncIterator[AsyncConnection]:
+    """A raw connection that acts as the application does for one organisation (the
+    ``orderflow_app`` role and ``app.org_id``, for its first transaction), so SQL that tests
+    run behind the services' back is held to row-level security like everything else."""
+    async with db.engine.connect() as conn:
+        await conn.execute(
+            text("SELECT set_config('role', :role, true), set_config('app.org_id', :org, true)"),
+            {"role": APP_ROLE, "org": str(org_id)},
+        )
+        yield conn
+        if commit:
+            await conn.commit()

@@ -21,7 +21,6 @@ from typing import Any
 import structlog
 
 from db.engine import Database
-from db.repositories.inventory import organisations_with_backorders
 from db.uow import UnitOfWork
 from domain.accounts.model import Actor
 from domain.inventory import reconcile, service
@@ -59,17 +58,18 @@ async def retry_backorders_job(ctx: dict[str, Any], event: dict[str, Any]) -> di
 async def retry_backorders_sweep(ctx: dict[str, Any]) -> dict[str, int]:
     db: Database = ctx["db"]
     async with UnitOfWork(db, None) as uow:
-        org_ids = await organisations_with_backorders(uow.session)
-    tried = reserved = 0
+        org_ids = await uow.accounts.org_ids()
+    tried = reserved = visited = 0
     for org_id in org_ids:
         async with UnitOfWork(db, org_id) as uow:
             sku_ids = await uow.inventory.skus_with_waiting_and_stock()
         if not sku_ids:
             continue
+        visited += 1
         report = await service.retry_backorders(db, org_id, sku_ids)
         tried += report.tried
         reserved += report.reserved
-    return {"organisations": len(org_ids), "tried": tried, "reserved": reserved}
+    return {"organisations": visited, "tried": tried, "reserved": reserved}
 
 
 async def reconcile_stock(ctx: dict[str, Any]) -> dict[str, int]:
