@@ -38,10 +38,10 @@ from pathlib import Path
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from api.logs import configure_logging
-from db.embedded import database_url_for
+from db.embedded import admin_database_url_for, login_url
 from db.engine import Database
 from db.migrate import upgrade
 from db.settings import Settings
@@ -270,7 +270,8 @@ async def make_orders(
 
 async def oversold_units(db: Database, org_id: int) -> int:
     """Units reserved beyond on-hand, per SKU, counting active reservations (should be 0)."""
-    async with db.engine.connect() as conn:
+    async with UnitOfWork(db, org_id) as uow:
+        conn = uow.session
         value = await conn.scalar(
             text(
                 """
@@ -301,7 +302,7 @@ async def oversold_units(db: Database, org_id: int) -> int:
 
 
 async def bench_service(
-    db: Database, name: str, skus: int, concurrency: int, count: int
+    db: Database, owner: AsyncEngine, name: str, skus: int, concurrency: int, count: int
 ) -> Outcome:
     actor, sku_ids = await make_seller(db, skus, units_per_sku=count + 100)
     warm = await make_orders(db, actor, sku_ids, min(100, count), "W")
@@ -310,7 +311,7 @@ async def bench_service(
     # within a minute).  Without them the prepared statements' generic plans, fixed on each
     # pooled connection during the warm-up, can read orders through the (org_id, status)
     # index and visit every NEW order of the organisation to update one.
-    async with db.engine.connect() as conn:
+    async with owner.connect() as conn:  # ANALYZE is the tables' owner's to run
         await conn.execute(text("ANALYZE"))
         await conn.commit()
 
@@ -374,7 +375,7 @@ def print_table(outcomes: list[Outcome], concurrency: int) -> None:
 async def run(concurrency: int, count: int, keep: bool) -> int:
     settings = Settings()
     configure_logging(settings)
-    server = make_url(database_url_for(settings))
+    server = make_url(admin_database_url_for(settings))
     name = f"of_bench_{uuid.uuid4().hex[:8]}"
     admin = create_async_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
     async with admin.connect() as conn:
@@ -384,23 +385,31 @@ async def run(concurrency: int, count: int, keep: bool) -> int:
     try:
         migrator = create_async_engine(url)
         await upgrade(migrator)
-        await migrator.dispose()
         budget = await connection_budget(dsn)
         if budget < concurrency:
             print(f"note: only {budget} free connections; concurrency lowered from {concurrency}")
             concurrency = max(1, budget)
         raw = await bench_raw(dsn, concurrency, count)
-        engine = create_async_engine(url, pool_size=concurrency, max_overflow=0, pool_timeout=60)
+        # orderflow logs in as production does: orderflow_server, under forced RLS.
+        app_url = login_url(url.render_as_string(hide_password=False))
+        engine = create_async_engine(
+            app_url, pool_size=concurrency, max_overflow=0, pool_timeout=60
+        )
         db = Database(
             engine=engine,
             sessions=async_sessionmaker(engine, expire_on_commit=False, autoflush=False),
             lock_timeout_ms=settings.lock_timeout_ms,
         )
         try:
-            hot = await bench_service(db, "(b) orderflow, 1 hot SKU", 1, concurrency, count)
-            spread = await bench_service(db, "(c) orderflow, 1,000 SKUs", 1000, concurrency, count)
+            hot = await bench_service(
+                db, migrator, "(b) orderflow, 1 hot SKU", 1, concurrency, count
+            )
+            spread = await bench_service(
+                db, migrator, "(c) orderflow, 1,000 SKUs", 1000, concurrency, count
+            )
         finally:
             await db.dispose()
+            await migrator.dispose()
         print_table([raw, hot, spread], concurrency)
         ok = (
             hot.per_second >= 0.8 * raw.per_second

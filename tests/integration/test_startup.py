@@ -8,10 +8,12 @@ from datetime import timedelta
 import pytest
 from click.testing import Result
 from sqlalchemy.ext.asyncio import create_async_engine
+from structlog.testing import capture_logs
 from typer.testing import CliRunner
 
 from api.app import MissingSecretKey, create_app
 from api.cli import app as cli
+from api.cli import check_database_login
 from db import settings as settings_module
 from db.engine import Database
 from db.migrate import PendingMigrations, ensure_up_to_date
@@ -160,3 +162,32 @@ async def test_serve_refuses_pending_migrations_with_a_clear_message(
         settings_module.get_settings.cache_clear()
     assert result.exit_code == 1
     assert "Run `orderflow migrate`" in result.output
+
+
+@pytest.mark.parametrize("command", [["serve", "--port", "1"], ["worker"]])
+async def test_production_refuses_a_login_that_bypasses_rls(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    assert settings.database_admin_url and settings.redis_url
+    monkeypatch.setenv("DATABASE_URL", settings.database_admin_url)  # the superuser
+    monkeypatch.setenv("REDIS_URL", settings.redis_url)
+    monkeypatch.setenv("ORDERFLOW_ENVIRONMENT", "production")
+    monkeypatch.setenv("ORDERFLOW_SECRET_KEY", "k" * 40)
+    settings_module.get_settings.cache_clear()
+    try:
+        result = await asyncio.to_thread(CliRunner().invoke, cli, command)
+    finally:
+        settings_module.get_settings.cache_clear()
+    assert result.exit_code == 1, result.output
+    assert "is a superuser" in result.output and "orderflow_server" in result.output
+
+
+async def test_development_warns_about_a_login_that_bypasses_rls(
+    settings: Settings, admin_db: Database, db: Database
+) -> None:
+    with capture_logs() as logs:
+        await check_database_login(settings, admin_db)
+        await check_database_login(settings, db)
+    warnings = [e for e in logs if e["event"] == "database.login_bypasses_rls"]
+    assert len(warnings) == 1 and warnings[0]["log_level"] == "warning"
+    assert warnings[0]["problems"] == ["is a superuser"]

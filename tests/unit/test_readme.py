@@ -11,5 +11,6 @@ README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding=
 
 def test_every_setting_is_documented() -> None:
     for name in Settings.model_fields:
-        env = name.upper() if name in {"database_url", "redis_url"} else f"ORDERFLOW_{name.upper()}"
+        plain = {"database_url", "database_admin_url", "redis_url"}
+        env = name.upper() if name in plain else f"ORDERFLOW_{name.upper()}"
         assert f"`{env}`" in README, f"{env} is missing from the README's configuration table"
