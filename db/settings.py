@@ -71,6 +71,15 @@ class Settings(BaseSettings):
     redis_prefix: str = Field(
         default="orderflow", description="Prefix of every Redis key and pub/sub channel."
     )
+    reservation_batch_size: int = Field(
+        default=200, ge=1, le=5000, description="Orders one reservation batch takes at most."
+    )
+    reservation_sweep_seconds: int = Field(
+        default=10, ge=1, le=60, description="How often the reservation loop's safety net runs."
+    )
+    reservation_alert_after_seconds: int = Field(
+        default=300, ge=10, description="Alert when an order waits this long for reservation."
+    )
     outbox_poll_seconds: float = Field(
         default=0.5, gt=0, description="How often the outbox relay looks for new events."
     )

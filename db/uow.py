@@ -27,7 +27,8 @@ from db.repositories.accounts import AccountRepository
 from db.repositories.catalog import CatalogRepository
 from db.repositories.demo import DemoRepository
 from db.repositories.events import EventRepository
-from db.repositories.inventory import InventoryRepository, ReservationStatements
+from db.repositories.inventory import InventoryRepository
+from db.repositories.notifications import NotificationRepository
 from db.repositories.orders import OrderRepository
 from db.repositories.shops import ShopRepository
 from db.tables import AuditEntry, OutboxEvent
@@ -137,6 +138,10 @@ class UnitOfWork:
         return InventoryRepository(self.session, self._scoped_org())
 
     @property
+    def notifications(self) -> NotificationRepository:
+        return NotificationRepository(self.session, self._scoped_org())
+
+    @property
     def events(self) -> EventRepository:
         return EventRepository(self.session)
 
@@ -208,10 +213,6 @@ class DriverUnitOfWork:
         if self._raw is None:
             raise RuntimeError("DriverUnitOfWork used outside 'async with'")
         return self._raw.driver_connection
-
-    @property
-    def reservations(self) -> ReservationStatements:
-        return ReservationStatements(self.conn, self.org_id)
 
     async def __aenter__(self) -> Self:
         self._raw = await self._db.engine.raw_connection()

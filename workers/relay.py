@@ -34,8 +34,8 @@ log = structlog.get_logger(__name__)
 #: ``job(ctx, event)`` with ``event = EventMessage.to_dict()`` and job id ``f"{job}:{event id}"``.
 #: Owners of a job add their route here (e.g. ``"order.created": ["reserve_order_job"]``).
 TOPIC_JOBS: dict[str, list[str]] = {
-    "order.created": ["reserve_created_order_job"],
-    "stock.changed": ["retry_backorders_job"],
+    "order.created": ["wake_reservation_loop"],
+    "stock.changed": ["wake_reservation_loop"],
 }
 
 #: Published events are kept this long (for debugging and replays), then deleted by a cron job.

@@ -18,7 +18,7 @@ from arq.cron import CronJob, cron
 from db.engine import Database
 from db.settings import Settings
 from workers.enqueue import JobQueue, queue_name, redis_settings
-from workers.jobs.inventory import INVENTORY_JOBS, reconcile_stock, retry_backorders_sweep
+from workers.jobs.inventory import INVENTORY_JOBS, reconcile_stock, reservation_sweep
 from workers.jobs.outbox import cleanup_outbox_job
 from workers.relay import OutboxRelay
 
@@ -68,6 +68,16 @@ async def job_start(ctx: dict[str, Any]) -> None:
     structlog.contextvars.bind_contextvars(job_id=ctx.get("job_id"), job_try=ctx.get("job_try"))
 
 
+def _for_deployment(job: CronJob, settings: Settings) -> CronJob:
+    """A fresh copy (arq keeps each cron's next run on the object) named with the deployment's
+    prefix; the reservation sweep runs every ``reservation_sweep_seconds``."""
+    job = dataclasses.replace(job, name=f"{settings.redis_prefix}:{job.name}")
+    if job.coroutine is reservation_sweep:
+        every = max(1, min(settings.reservation_sweep_seconds, 60))
+        job = dataclasses.replace(job, second=set(range(0, 60, every)))
+    return job
+
+
 class WorkerSettings:
     """The jobs and crons the worker runs.  Register a job by adding it to ``functions``."""
 
@@ -75,7 +85,8 @@ class WorkerSettings:
     cron_jobs: ClassVar[list[CronJob]] = [
         cron(cleanup_outbox_job, hour={3}, minute={17}, timeout=600),
         cron(reconcile_stock, hour={2}, minute={7}, timeout=1800),
-        cron(retry_backorders_sweep, minute=set(range(0, 60, 2)), timeout=300),
+        # The reservation loop's safety net; how often is a setting (see for_app).
+        cron(reservation_sweep, second={0}, timeout=120),
     ]
     on_startup = startup
     on_shutdown = shutdown
@@ -104,9 +115,7 @@ class WorkerSettings:
         return {
             "functions": [*cls.functions, *extra_functions],
             # Fresh copies: arq keeps each cron's next run on the object.
-            "cron_jobs": [
-                dataclasses.replace(job, name=f"{prefix}:{job.name}") for job in cls.cron_jobs
-            ],
+            "cron_jobs": [_for_deployment(job, settings) for job in cls.cron_jobs],
             "on_startup": cls.on_startup,
             "on_shutdown": cls.on_shutdown,
             "on_job_start": cls.on_job_start,

@@ -14,6 +14,7 @@ from db.tables.inventory import (
     StockLedgerEntry,
     Zone,
 )
+from db.tables.notifications import Notification
 from db.tables.orders import Customer, Order, OrderHistory, OrderLine, OrderRemark
 from db.tables.shops import Shop, Warehouse
 
@@ -25,6 +26,7 @@ __all__ = [
     "Backorder",
     "Bin",
     "Customer",
+    "Notification",
     "Order",
     "OrderHistory",
     "OrderLine",

@@ -19,8 +19,8 @@ retry lock failures (``retry.run_with_retries``; ``reserve_order`` runs in a
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,9 +29,6 @@ import structlog
 from db.engine import Database
 from db.repositories.inventory import (
     LedgerFilter,
-    ReservationStatements,
-    Shortage,
-    StatusChange,
     StockFilter,
     StockTotals,
 )
@@ -45,15 +42,14 @@ from db.tables import (
     Warehouse,
     Zone,
 )
-from db.uow import DriverUnitOfWork, UnitOfWork
+from db.uow import UnitOfWork
 from domain import audit
 from domain.accounts.model import Actor, Role, Scope
-from domain.errors import DomainError, Duplicate, Forbidden, InvalidInput, NotFound
-from domain.inventory import model
+from domain.errors import Duplicate, Forbidden, InvalidInput, NotFound
+from domain.inventory import model, reservation
 from domain.inventory.errors import (
     BinWarehouseMismatch,
     InsufficientStock,
-    OrderNotReservable,
     UnknownBin,
     UnknownSku,
     UnknownWarehouse,
@@ -64,28 +60,19 @@ from domain.inventory.model import (
     BackorderStatus,
     LedgerKind,
     LedgerNote,
-    OrderDemand,
     ReceiveLine,
     ReservationStatus,
     SafetyLine,
     ShopStockPolicy,
     StockChange,
-    StockSlot,
     StockState,
     TransferLine,
 )
-from domain.inventory.retry import Attempts, run_on_driver_with_retries
 from domain.inventory.strategy import (
     DEFAULT_STRATEGY,
-    Allocation,
     AllocationStrategy,
-    Need,
-    Plan,
-    ReservationRequest,
-    Slot,
-    WarehouseOption,
 )
-from domain.orders.model import OrderStatus, check_transition
+from domain.orders.model import OrderStatus
 
 log = structlog.get_logger(__name__)
 
@@ -123,288 +110,10 @@ def _emit_stock_changed(uow: UnitOfWork, sku_ids: set[int], kind: str) -> None:
         uow.emit("stock.changed", "Sku", ordered[0], {"skuIds": ordered, "kind": kind})
 
 
-# -- reservation -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ReservationResult:
-    order_id: int
-    status: OrderStatus
-    #: What this call reserved (empty when nothing could be, or all was already reserved).
-    reserved: tuple[Allocation, ...] = ()
-    #: The shortfall per short order line (what its backorders wait for); see strategy.Plan.
-    missing: dict[int, int] = field(default_factory=dict)
-    attempts: int = 1
-    #: SQLSTATEs of the attempts that were retried (deadlock, lock timeout...), if any.
-    retried_on: tuple[str, ...] = ()
-    #: The first plan went stale before its rows were locked and was made again from them.
-    replanned: bool = False
-
-    @property
-    def backordered(self) -> bool:
-        return bool(self.missing)
-
-
-async def reserve_order(
-    db: Database,
-    actor: Actor,
-    order_id: int,
-    *,
-    strategy: AllocationStrategy = DEFAULT_STRATEGY,
-) -> ReservationResult:
-    """Reserve stock for every line of an order still missing some, in its own transaction.
-
-    All-or-nothing by default; partial when the order's shop allows it; split across
-    warehouses when the shop's stock policy allows it.  The order ends RESERVED when every
-    line is covered, else BACKORDERED (缺货) with its short lines queued for retry.  Lock
-    failures are retried; ``ConcurrentUpdate`` after the last attempt, with nothing written.
-    """
-    attempts = Attempts()
-    replanned = False
-    try:
-        result = await run_on_driver_with_retries(
-            db,
-            actor.org_id,
-            lambda uow: _reserve(uow, actor, order_id, strategy, optimistic=True),
-            what="reserve_order",
-            attempts=attempts,
-        )
-    except _StalePlan:
-        replanned = True
-        result = await run_on_driver_with_retries(
-            db,
-            actor.org_id,
-            lambda uow: _reserve(uow, actor, order_id, strategy, optimistic=False),
-            what="reserve_order (pessimistic)",
-            attempts=attempts,
-        )
-    result = replace(
-        result,
-        attempts=attempts.count,
-        retried_on=tuple(attempts.retried_on),
-        replanned=replanned,
-    )
-    # A reservation is already recorded (status history, outbox, ledger); a shortage is news.
-    if result.backordered:
-        log.info(
-            "stock.backordered",
-            org_id=actor.org_id,
-            order_id=order_id,
-            units=sum(a.quantity for a in result.reserved),
-            missing=sum(result.missing.values()),
-            attempts=result.attempts,
-        )
-    return result
-
-
-class _StalePlan(Exception):
-    """The stock rows changed between the plan's read and their lock: plan from locked rows."""
-
-
-async def _reserve(
-    uow: DriverUnitOfWork,
-    actor: Actor,
-    order_id: int,
-    strategy: AllocationStrategy,
-    *,
-    optimistic: bool,
-) -> ReservationResult:
-    """One reservation attempt in ``uow`` (see ``reserve_order``).
-
-    Optimistic (the first attempt): plan from an unlocked read of the stock rows, write the
-    order's side (status, history, outbox, backorders), then lock the rows the plan uses,
-    check the plan against them and write the stock side, all in one statement.  A hot row is
-    then locked only for that statement's remainder and the commit.  If the rows changed so
-    that the plan no longer fits, ``_StalePlan`` rolls everything back and the caller runs the
-    pessimistic attempt: lock every candidate row first, plan from what is locked, write.
-
-    Either way the stock rows are locked in one statement, in primary-key order, after the
-    order row: the lock order every transaction follows.
-    """
-    repo = uow.reservations
-    note = _note(actor, reason="order reservation")
-    demand = await repo.lock_order_demand(order_id)
-    if demand is None:
-        raise NotFound("Order not found", field="orderId")
-    current = OrderStatus(demand.status)
-    needs = tuple(
-        Need(line.line_id, line.sku_id, line.missing) for line in demand.lines if line.missing > 0
-    )
-    if current is OrderStatus.RESERVED and not needs:
-        return ReservationResult(order_id=order_id, status=current)
-    if current not in RESERVABLE:
-        raise OrderNotReservable(current.value)
-
-    slots = await repo.stock_slots(sorted({n.sku_id for n in needs}))
-    if optimistic:
-        attempt = _plan(demand, needs, slots, {s.state.stock_id: s.state for s in slots}, strategy)
-        lock_ids = sorted({stock_id for _, stock_id, _ in attempt.allocations})
-    else:
-        lock_ids = [s.state.stock_id for s in slots]
-        locked = await repo.lock_stock_rows(lock_ids)
-        attempt = _plan(demand, needs, slots, locked, strategy)
-    if optimistic:
-        await _record_outcome(repo, demand, attempt, actor, current, note)
-    fitted = await repo.reserve_stock(
-        order_id=order_id, lock_ids=lock_ids, allocations=attempt.allocations, note=note
-    )
-    if not fitted:
-        if optimistic:
-            raise _StalePlan()
-        raise RuntimeError("a plan made from locked rows did not fit them")
-    if not optimistic:
-        await _record_outcome(repo, demand, attempt, actor, current, note)
-    return ReservationResult(
-        order_id=order_id,
-        status=attempt.target,
-        reserved=attempt.plan.allocations,
-        missing=dict(attempt.missing),
-    )
-
-
-async def _record_outcome(
-    repo: ReservationStatements,
-    demand: OrderDemand,
-    attempt: _Attempt,
-    actor: Actor,
-    current: OrderStatus,
-    note: LedgerNote,
-) -> None:
-    await repo.record_outcome(
-        order_id=demand.order_id,
-        paid_at=demand.paid_at,
-        shortages=attempt.shortages,
-        status=attempt.status_change(actor, current),
-        note=note,
-    )
-
-
-@dataclass(frozen=True)
-class _Attempt:
-    """A plan and what writing it means: allocations, shortages, the order's new status."""
-
-    demand: OrderDemand
-    needs: tuple[Need, ...]
-    plan: Plan
-    allocations: list[tuple[int, int, int]]
-    missing: dict[int, int]
-
-    @property
-    def target(self) -> OrderStatus:
-        return OrderStatus.BACKORDERED if self.missing else OrderStatus.RESERVED
-
-    @property
-    def shortages(self) -> list[Shortage]:
-        sku_of_line = {n.line_id: n.sku_id for n in self.needs}
-        return [Shortage(line, sku_of_line[line], qty) for line, qty in self.missing.items()]
-
-    def status_change(self, actor: Actor, current: OrderStatus) -> StatusChange | None:
-        target = self.target
-        if target is current:
-            return None
-        check_transition(current, target)
-        reason = (
-            "stock reserved"
-            if target is OrderStatus.RESERVED
-            else _shortage_text(self.needs, self.missing)
-        )
-        return StatusChange(
-            from_status=current.value,
-            to_status=target.value,
-            reason=reason,
-            payload={
-                "orderId": self.demand.order_id,
-                "shopId": self.demand.shop_id,
-                "externalId": self.demand.external_id,
-                "status": target.value,
-                "totalFen": self.demand.total_fen,
-                "fromStatus": current.value,
-                "reason": reason,
-            },
-        )
-
-
-def _plan(
-    demand: OrderDemand,
-    needs: tuple[Need, ...],
-    slots: Sequence[StockSlot],
-    states: Mapping[int, StockState],
-    strategy: AllocationStrategy,
-) -> _Attempt:
-    """Ask the strategy for a plan over ``slots`` with the quantities of ``states``."""
-    usable = [s for s in slots if s.state.stock_id in states]
-    warehouses = {
-        s.state.warehouse_id: WarehouseOption(
-            s.state.warehouse_id, s.warehouse_provinces, s.warehouse_priority
-        )
-        for s in usable
-    }
-    plan = strategy.plan(
-        ReservationRequest(
-            province=demand.province,
-            needs=needs,
-            allow_split=demand.allow_split,
-            allow_partial=demand.allow_partial,
-            pinned_warehouses=demand.reserved_warehouses,
-        ),
-        sorted(warehouses.values(), key=lambda w: w.warehouse_id),
-        [
-            Slot(
-                stock_id=s.state.stock_id,
-                sku_id=s.state.sku_id,
-                warehouse_id=s.state.warehouse_id,
-                bin_id=s.state.bin_id,
-                bin_code=s.bin_code,
-                zone_order=s.zone_order,
-                walk_seq=s.walk_seq,
-                available=states[s.state.stock_id].available,
-            )
-            for s in usable
-        ],
-    )
-    return _Attempt(
-        demand=demand,
-        needs=needs,
-        plan=plan,
-        allocations=_checked_allocations(needs, plan.allocations, states),
-        missing={line: qty for line, qty in plan.missing.items() if qty > 0},
-    )
-
-
-def _checked_allocations(
-    needs: Sequence[Need],
-    allocations: Sequence[Allocation],
-    states: Mapping[int, StockState],
-) -> list[tuple[int, int, int]]:
-    """(order line, stock row, units) for a plan, one entry per line and row.
-
-    A strategy is pluggable, so its plan is not trusted: it may only use the rows it was
-    given, never take a row below its available stock (safety included), and never give a
-    line more than it needs.  Breaking any of these is a bug, not a user error.  (The database
-    statement checks the units against the locked rows again.)
-    """
-    merged: dict[tuple[int, int], int] = defaultdict(int)
-    per_line: dict[int, int] = defaultdict(int)
-    per_stock: dict[int, int] = defaultdict(int)
-    for a in allocations:
-        state = states.get(a.stock_id)
-        if state is None or state.sku_id != a.sku_id or a.quantity <= 0:
-            raise RuntimeError(f"allocation strategy used an unknown or wrong row: {a}")
-        merged[(a.line_id, a.stock_id)] += a.quantity
-        per_line[a.line_id] += a.quantity
-        per_stock[a.stock_id] += a.quantity
-    wanted = {n.line_id: n.quantity for n in needs}
-    for line, quantity in per_line.items():
-        if quantity > wanted.get(line, 0):
-            raise RuntimeError(f"allocation strategy over-filled line {line}")
-    for stock_id, quantity in per_stock.items():
-        if quantity > max(states[stock_id].available, 0):
-            raise RuntimeError(f"allocation strategy over-reserved stock row {stock_id}")
-    return [(line, stock_id, quantity) for (line, stock_id), quantity in merged.items()]
-
-
-def _shortage_text(needs: Sequence[Need], missing: dict[int, int]) -> str:
-    skus = {n.line_id: n.sku_id for n in needs}
-    parts = [f"sku {skus[line]} ×{qty}" for line, qty in sorted(missing.items())]
-    return "waiting for stock (缺货): " + ", ".join(parts)
+# -- reservation: see domain.inventory.reservation (the loop and its batch of one) ---------------
+ReservationResult = reservation.ReservationResult
+reserve_order = reservation.reserve_order
+RESERVABLE = reservation.RESERVABLE
 
 
 @dataclass(frozen=True)
@@ -978,35 +687,14 @@ class BackorderRetryReport:
 async def retry_backorders(
     db: Database,
     org_id: int,
-    sku_ids: Sequence[int] | None = None,
     *,
-    limit: int = 500,
     strategy: AllocationStrategy = DEFAULT_STRATEGY,
 ) -> BackorderRetryReport:
-    """Try again the orders waiting for stock (on ``sku_ids``, or all), first paid first served.
-
-    Each order is reserved in its own transaction, so an early order gets the stock before a
-    later one.  Orders cancelled or held meanwhile are skipped.
-    """
-    actor = Actor.system(org_id, label="backorder-retry")
-    async with UnitOfWork(db, org_id) as uow:
-        order_ids = await uow.inventory.waiting_orders(sku_ids, limit)
-    reserved = waiting = skipped = 0
-    for order_id in order_ids:
-        try:
-            result = await reserve_order(db, actor, order_id, strategy=strategy)
-        except DomainError as exc:
-            skipped += 1
-            log.info(
-                "stock.backorder_skipped", org_id=org_id, order_id=order_id, reason=exc.message
-            )
-            continue
-        if result.backordered:
-            waiting += 1
-        else:
-            reserved += 1
-    report = BackorderRetryReport(len(order_ids), reserved, waiting, skipped)
-    if order_ids:
+    """Run the reservation loop until nothing is pending: waiting orders whose SKUs gained
+    stock are tried again, first paid first served, together with any new orders."""
+    drained = await reservation.drain(db, org_id, strategy=strategy)
+    report = BackorderRetryReport(drained.orders, drained.reserved, drained.backordered, 0)
+    if drained.orders:
         log.info("stock.backorders_retried", org_id=org_id, **report.__dict__)
     return report
 

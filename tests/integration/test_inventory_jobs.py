@@ -1,92 +1,96 @@
-"""The inventory jobs as the worker calls them (``ctx`` with the Database), and their wiring."""
+"""The reservation loop's jobs as the worker calls them, and their wiring."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest_asyncio
 from sqlalchemy import text
 
 from db.engine import Database
+from db.settings import Settings
+from db.uow import UnitOfWork
 from tests.support.factories import make_org
 from tests.support.inventory import make_layout, make_order_with, order_status, receive
 from tests.support.sql import org_connection
+from workers.enqueue import JobQueue
 from workers.jobs import inventory as jobs
 from workers.relay import TOPIC_JOBS
 from workers.settings import WorkerSettings
 
 
+@pytest_asyncio.fixture
+async def ctx(db: Database, settings: Settings) -> AsyncIterator[dict[str, Any]]:
+    assert settings.redis_url
+    queue = await JobQueue.connect(settings.redis_url, settings)
+    try:
+        yield {"db": db, "settings": settings, "queue": queue}
+    finally:
+        await queue.close()
+
+
 def test_jobs_are_registered_and_routed() -> None:
-    names = {f.__name__ for f in WorkerSettings.functions}
-    assert {"reserve_order_job", "retry_backorders_job"} <= names
+    names = {getattr(f, "name", getattr(f, "__name__", "")) for f in WorkerSettings.functions}
+    assert {"reservation_loop", "wake_reservation_loop", "reservation_sweep"} <= names
     crons = {c.name for c in WorkerSettings.cron_jobs}
-    assert {"cron:reconcile_stock", "cron:retry_backorders_sweep"} <= crons
-    assert "retry_backorders_job" in TOPIC_JOBS["stock.changed"]
+    assert {"cron:reconcile_stock", "cron:reservation_sweep"} <= crons
+    assert TOPIC_JOBS["order.created"] == ["wake_reservation_loop"]
+    assert TOPIC_JOBS["stock.changed"] == ["wake_reservation_loop"]
 
 
-async def test_reserve_then_retry_from_the_stock_changed_event(db: Database) -> None:
+async def test_the_loop_backorders_then_fills_when_stock_arrives(
+    ctx: dict[str, Any], db: Database
+) -> None:
     seller = await make_org(db)
     layout = await make_layout(db, seller)
     sku = seller.skus[0].id
     assert sku is not None
     order = await make_order_with(db, seller, [(sku, 2)])
     assert order.id is not None
-    ctx = {"db": db}
 
-    result = await jobs.reserve_order_job(ctx, seller.org_id, order.id)
-    assert result["status"] == "BACKORDERED"
-    assert await jobs.reserve_order_job(ctx, seller.org_id, order.id) == result  # idempotent
+    first = await jobs.reservation_loop(ctx, seller.org_id)
+    assert (first["orders"], first["backordered"]) == (1, 1)
+    assert await order_status(db, seller.org_id, order.id) == "BACKORDERED"
+    # Nothing changed since: the waiting order is not tried again.
+    assert (await jobs.reservation_loop(ctx, seller.org_id))["orders"] == 0
 
     await receive(db, seller, layout, sku, 5, bin_id=layout.bin_id())
-    async with org_connection(db, seller.org_id) as conn:
-        event = (
-            await conn.execute(
-                text(
-                    "SELECT id, org_id, payload FROM outbox"
-                    " WHERE org_id = :org AND topic = 'stock.changed' ORDER BY id DESC LIMIT 1"
-                ),
-                {"org": seller.org_id},
-            )
-        ).one()
-    assert event.payload["skuIds"] == [sku]
-    report = await jobs.retry_backorders_job(
-        ctx, {"id": event.id, "org_id": event.org_id, "payload": event.payload}
-    )
-    assert report == {"tried": 1, "reserved": 1, "still_waiting": 0, "skipped": 0}
+    second = await jobs.reservation_loop(ctx, seller.org_id)
+    assert (second["orders"], second["reserved"], second["units"]) == (1, 1, 2)
     assert await order_status(db, seller.org_id, order.id) == "RESERVED"
-    # Delivered twice: nothing left to do.
-    again = await jobs.retry_backorders_job(
-        ctx, {"id": event.id, "org_id": event.org_id, "payload": event.payload}
-    )
-    assert again["tried"] == 0
+    assert (await jobs.reservation_loop(ctx, seller.org_id))["orders"] == 0
 
 
-async def test_sweep_catches_stock_that_arrived_without_an_event(db: Database) -> None:
+async def test_wake_ups_coalesce_into_one_queued_loop(
+    ctx: dict[str, Any], db: Database, settings: Settings
+) -> None:
     seller = await make_org(db)
-    layout = await make_layout(db, seller)
-    sku = seller.skus[0].id
-    assert sku is not None
-    order = await make_order_with(db, seller, [(sku, 1)])
-    assert order.id is not None
-    await jobs.reserve_order_job({"db": db}, seller.org_id, order.id)
-    await receive(db, seller, layout, sku, 1, bin_id=layout.bin_id())
-    result = await jobs.retry_backorders_sweep({"db": db})
-    assert result["reserved"] >= 1
-    assert await order_status(db, seller.org_id, order.id) == "RESERVED"
-    nightly = await jobs.reconcile_stock({"db": db})
-    assert nightly["organisations"] >= 1
+    event = {"id": 1, "org_id": seller.org_id, "topic": "order.created", "payload": {}}
+    first = await jobs.wake_reservation_loop(ctx, event)
+    assert first == f"{settings.redis_prefix}:reservation-loop:{seller.org_id}"
+    assert await jobs.wake_reservation_loop(ctx, {**event, "id": 2}) is None
 
 
-async def test_new_orders_are_routed_to_reservation(db: Database) -> None:
-    """order.created reaches the reservation job through the relay's routing table."""
-    assert TOPIC_JOBS["order.created"] == ["reserve_created_order_job"]
+async def test_the_sweep_starts_loops_and_alerts_on_orders_waiting_too_long(
+    ctx: dict[str, Any], db: Database
+) -> None:
     seller = await make_org(db)
-    layout = await make_layout(db, seller)
-    sku = seller.skus[0].id
-    assert sku is not None
-    await receive(
-        db, seller, layout, sku, 5, bin_id=layout.bins[layout.warehouses[0].id or 0][0].id or 0
-    )
-    order = await make_order_with(db, seller, [(sku, 2)])
-    assert order.id is not None
-    result = await jobs.reserve_created_order_job(
-        {"db": db}, {"org_id": seller.org_id, "aggregate_id": order.id, "topic": "order.created"}
-    )
-    assert result["status"] == "RESERVED"
+    order = await make_order_with(db, seller, [(seller.skus[0].id or 0, 1)])
+    async with org_connection(db, seller.org_id, commit=True) as conn:
+        await conn.execute(
+            text("UPDATE orders SET created_at = now() - interval '1 hour' WHERE id = :id"),
+            {"id": order.id},
+        )
+    result = await jobs.reservation_sweep(ctx)
+    assert result["loopsStarted"] >= 1 and result["overdue"] >= 1
+    again = await jobs.reservation_sweep(ctx)
+    assert again["overdue"] >= 1
+    async with UnitOfWork(db, seller.org_id) as uow:
+        alerts = await uow.notifications.list(unread_only=True, offset=0, limit=10)
+    assert [a.kind for a in alerts] == ["reservation.overdue"]  # once while unread
+    assert alerts[0].severity == "CRITICAL" and alerts[0].payload["pending"] == 1
+
+    await jobs.reservation_loop(ctx, seller.org_id)
+    nightly = await jobs.reconcile_stock(ctx)
+    assert nightly["organisations"] >= 0

@@ -123,7 +123,7 @@ async def test_partial_reservation_when_the_shop_allows_it(db: Database) -> None
 
     # Stock arrives: the retry fills the rest and the order is reserved.
     await receive(db, seller, layout, sku_b, 5, bin_id=layout.bin_id(0, 1))
-    report = await service.retry_backorders(db, seller.org_id, [sku_b])
+    report = await service.retry_backorders(db, seller.org_id)
     assert (report.tried, report.reserved) == (1, 1)
     assert await order_status(db, seller.org_id, order.id) == "RESERVED"
     assert (await sku_totals(db, seller.org_id, sku_b)).reserved == 3
@@ -143,7 +143,7 @@ async def test_backorders_are_served_first_paid_first(db: Database) -> None:
         assert result.status is OrderStatus.BACKORDERED
 
     await receive(db, seller, layout, sku, 1, bin_id=layout.bin_id())
-    await service.retry_backorders(db, seller.org_id, [sku])
+    await service.retry_backorders(db, seller.org_id)
     assert early.id is not None and late.id is not None
     assert await order_status(db, seller.org_id, early.id) == "RESERVED"
     assert await order_status(db, seller.org_id, late.id) == "BACKORDERED"

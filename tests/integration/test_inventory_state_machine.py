@@ -124,6 +124,16 @@ def test_stock_invariants_hold_under_any_sequence(
 
             return run(go())
 
+        def waiting_skus(self) -> set[int]:
+            async def read() -> set[int]:
+                async with org_connection(db, self.seller.org_id) as conn:
+                    result = await conn.execute(
+                        text("SELECT DISTINCT sku_id FROM backorders WHERE status = 'WAITING'")
+                    )
+                    return {int(r[0]) for r in result}
+
+            return run(read())
+
         def order_lines(self, order_id: int) -> list[tuple[int, int]]:
             async def read() -> list[tuple[int, int]]:
                 async with org_connection(db, self.seller.org_id) as conn:
@@ -219,6 +229,7 @@ def test_stock_invariants_hold_under_any_sequence(
         def reserve(self, lines: list[tuple[int, int]]) -> int:
             wanted = [(self.skus[s], q) for s, q in lines]
             before = self.rows()
+            waiting = self.waiting_skus()
             order = run(make_order_with(db, self.seller, wanted))
             result = run(service.reserve_order(db, self.actor, order.id))
             after = {r.stock_id: r for r in self.rows()}
@@ -234,7 +245,10 @@ def test_stock_invariants_hold_under_any_sequence(
             else:
                 assert result.status is OrderStatus.BACKORDERED
                 assert {r.stock_id: r for r in before} == after, "all-or-nothing wrote stock"
-                # Backordered only if no warehouse alone could fill the whole order.
+                # Backordered only if no warehouse alone could fill the whole order, or an
+                # order paid before it waits for one of its SKUs (first paid, first served).
+                if set(need) & waiting:
+                    return -int(order.id)
                 per_wh: dict[tuple[int, int], int] = {}
                 for row in before:
                     key = (row.warehouse_id, row.sku_id)

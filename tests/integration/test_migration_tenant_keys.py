@@ -25,7 +25,12 @@ async def _fingerprint(engine: AsyncEngine) -> dict[str, tuple[int, str]]:
     """Row count and a hash of every row's text, per table (as the owner: past RLS)."""
     found = {}
     async with engine.connect() as conn:
+        present = set(
+            await conn.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+        )
         for table in metadata.sorted_tables:
+            if table.name not in present:  # added by a later migration
+                continue
             row = (
                 await conn.execute(
                     text(
@@ -77,11 +82,14 @@ async def test_rekeying_keeps_every_row_of_the_demo(
         await _downgrade(admin, "0003")
         assert await current_revision(admin) == "0003"
         assert await _primary_key(admin, "orders") == ["id"]
+        loaded.pop("notifications", None)  # a table of migration 0005
         assert await _fingerprint(admin) == loaded
 
         await upgrade(admin)
         assert await _primary_key(admin, "orders") == ["org_id", "id"]
-        assert await _fingerprint(admin) == loaded
+        again = await _fingerprint(admin)
+        assert again.pop("notifications") == (0, "d41d8cd98f00b204e9800998ecf8427e")
+        assert again == loaded
         reports = await reconcile_all(app)
         assert reports and all(report.ok for report in reports)
     finally:

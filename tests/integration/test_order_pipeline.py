@@ -1,13 +1,14 @@
 """An order's trip through the pipeline as the API and the worker drive it.
 
-Created (GraphQL), reserved (the job routed from order.created), cancelled (GraphQL), and its
-stock back on the shelf.
+Created (GraphQL), reserved (the seller's reservation loop, woken by order.created), cancelled
+(GraphQL), and its stock back on the shelf.
 """
 
 from __future__ import annotations
 
 from api.ids import parse_global_id, to_global_id
 from db.engine import Database
+from db.settings import Settings
 from db.uow import UnitOfWork
 from domain.accounts.model import Role
 from domain.inventory import service as inventory
@@ -29,7 +30,9 @@ LINES = """query($id: ID!) { order(id: $id) { status
   lines { quantity reservations { status quantity warehouse { code } bin { code } } } } }"""
 
 
-async def test_create_reserve_cancel_releases_stock(client: GraphQLClient, db: Database) -> None:
+async def test_create_reserve_cancel_releases_stock(
+    client: GraphQLClient, db: Database, settings: Settings
+) -> None:
     seller = await make_org(db)
     layout = await make_layout(db, seller)
     sku = seller.skus[0]
@@ -42,11 +45,9 @@ async def test_create_reserve_cancel_releases_stock(client: GraphQLClient, db: D
     gid = created["createOrder"]["order"]["id"]
     _, order_id = parse_global_id(gid)
 
-    # What the relay hands the job for the order.created event.
-    result = await jobs.reserve_created_order_job(
-        {"db": db}, {"org_id": seller.org_id, "aggregate_id": order_id, "topic": "order.created"}
-    )
-    assert result["status"] == "RESERVED"
+    # order.created wakes the seller's reservation loop, which reserves the new order.
+    result = await jobs.reservation_loop({"db": db, "settings": settings}, seller.org_id)
+    assert (result["orders"], result["reserved"]) == (1, 1)
     assert (await sku_totals(db, seller.org_id, sku.id)).reserved == 2
     shown = await client.data(LINES, {"id": gid}, token=token)
     assert shown["order"]["status"] == "RESERVED"
@@ -72,7 +73,9 @@ RESTOCK = """mutation($input: RestockReturnInput!) { restockReturn(input: $input
   stockLevels { onHand reserved bin { code } } errors { code field } } }"""
 
 
-async def test_shipped_units_come_back_on_return(client: GraphQLClient, db: Database) -> None:
+async def test_shipped_units_come_back_on_return(
+    client: GraphQLClient, db: Database, settings: Settings
+) -> None:
     seller = await make_org(db)
     layout = await make_layout(db, seller)
     sku = seller.skus[0]
@@ -81,7 +84,7 @@ async def test_shipped_units_come_back_on_return(client: GraphQLClient, db: Data
     await receive(db, seller, layout, sku.id, 10, bin_id=bins[0].id or 0)
     order = await make_order_with(db, seller, [(sku.id, 3)])
     assert order.id is not None
-    await jobs.reserve_order_job({"db": db}, seller.org_id, order.id)
+    await jobs.reservation_loop({"db": db, "settings": settings}, seller.org_id)
     async with UnitOfWork(db, seller.org_id) as uow:  # shipment (发货出库), until fulfilment has it
         await inventory.commit_order(uow, seller.actor(), order.id)
         lines = await uow.orders.lines_for([order.id])

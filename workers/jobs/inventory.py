@@ -1,75 +1,82 @@
-"""Inventory jobs: reserve an order, retry backorders when stock arrives, reconcile nightly.
+"""Inventory jobs: the per-seller reservation loop, its wake-ups and sweep, nightly reconcile.
 
-- ``reserve_order_job(ctx, org_id, order_id)``: the pipeline's reservation step;
-  ``reserve_created_order_job(ctx, event)`` runs it for each ``order.created`` outbox event.
-- ``retry_backorders_job(ctx, event)``: routed from the ``stock.changed`` outbox topic (receive,
-  count, transfer, release, return); retries the waiting orders of those SKUs, first paid first.
-- ``retry_backorders_sweep(ctx)``: cron, every few minutes; the safety net for an event that
-  raced a backorder being written (stock that arrived in a new bin while an order was being
-  backordered) — any SKU with waiting orders and available stock gets a retry.
+- ``reservation_loop(ctx, org_id)``: drains one organisation's pending orders in batches
+  (domain.inventory.reservation.drain).  Enqueued under the job id ``reservation-loop:{org}``
+  so at most one is queued per seller; batches of one seller are serialised in the database
+  (the reservation queue lock) even if two loops run.  Not retried by arq on failure: the
+  work list is the orders table, and the sweep starts a new loop.
+- ``wake_reservation_loop(ctx, event)``: routed from ``order.created`` (a new order) and
+  ``stock.changed`` (receive, count, transfer, release on cancel, return: backorders may be
+  fillable); starts the seller's loop.
+- ``reservation_sweep(ctx)``: cron, every few seconds: the safety net for a wake-up that came
+  while a loop was finishing, or one lost with a worker; starts the loop of every seller with
+  pending work, and raises an alert for orders pending longer than the threshold.
 - ``reconcile_stock(ctx)``: cron, nightly; checks every organisation's stock against its ledger
   and reservations and raises a ``stock.drift`` alert; never fixes anything.
 
-Every job can run twice for the same event (at-least-once delivery): reserving a reserved order
-and retrying a filled backorder change nothing.
+Every job can run twice for the same event (at-least-once delivery): draining an empty queue
+changes nothing.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import structlog
+from arq.worker import func
 
 from db.engine import Database
+from db.settings import Settings
 from db.uow import UnitOfWork
-from domain.accounts.model import Actor
-from domain.inventory import reconcile, service
+from domain.inventory import reconcile, reservation
+from domain.notifications import service as notifications
+from workers.enqueue import JobQueue
 
 log = structlog.get_logger(__name__)
 
-
-async def reserve_order_job(ctx: dict[str, Any], org_id: int, order_id: int) -> dict[str, Any]:
-    structlog.contextvars.bind_contextvars(org_id=org_id, order_id=order_id)
-    db: Database = ctx["db"]
-    result = await service.reserve_order(db, Actor.system(org_id, "reservation"), order_id)
-    return {
-        "orderId": order_id,
-        "status": result.status.value,
-        "reservedUnits": sum(a.quantity for a in result.reserved),
-        "missing": {str(line): qty for line, qty in result.missing.items()},
-        "attempts": result.attempts,
-    }
+LOOP_JOB = "reservation_loop"
 
 
-async def reserve_created_order_job(ctx: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
-    """Routed from ``order.created``: a new order enters the pipeline and reserves its stock."""
-    return await reserve_order_job(ctx, int(event["org_id"]), int(event["aggregate_id"]))
+def loop_job_id(org_id: int) -> str:
+    return f"reservation-loop:{org_id}"
 
 
-async def retry_backorders_job(ctx: dict[str, Any], event: dict[str, Any]) -> dict[str, int]:
-    """Routed from ``stock.changed``: ``event`` is the outbox event (see workers.events)."""
-    org_id = int(event["org_id"])
-    sku_ids = [int(s) for s in event.get("payload", {}).get("skuIds", [])]
-    structlog.contextvars.bind_contextvars(org_id=org_id, event_id=event.get("id"))
-    report = await service.retry_backorders(ctx["db"], org_id, sku_ids)
+async def start_reservation_loop(queue: JobQueue, org_id: int) -> str | None:
+    """Queue the seller's loop unless one is already queued (then that one does the work)."""
+    return await queue.enqueue(LOOP_JOB, org_id, job_id=loop_job_id(org_id))
+
+
+async def reservation_loop(ctx: dict[str, Any], org_id: int) -> dict[str, int]:
+    structlog.contextvars.bind_contextvars(org_id=org_id)
+    settings: Settings = ctx["settings"]
+    report = await reservation.drain(ctx["db"], org_id, batch_size=settings.reservation_batch_size)
     return dict(report.__dict__)
 
 
-async def retry_backorders_sweep(ctx: dict[str, Any]) -> dict[str, int]:
+async def wake_reservation_loop(ctx: dict[str, Any], event: dict[str, Any]) -> str | None:
+    """Routed from the outbox: something happened that may let orders reserve."""
+    org_id = int(event["org_id"])
+    structlog.contextvars.bind_contextvars(org_id=org_id, event_id=event.get("id"))
+    return await start_reservation_loop(ctx["queue"], org_id)
+
+
+async def reservation_sweep(ctx: dict[str, Any]) -> dict[str, int]:
     db: Database = ctx["db"]
+    settings: Settings = ctx["settings"]
+    threshold = timedelta(seconds=settings.reservation_alert_after_seconds)
     async with UnitOfWork(db, None) as uow:
         org_ids = await uow.accounts.org_ids()
-    tried = reserved = visited = 0
+    started = overdue = 0
     for org_id in org_ids:
-        async with UnitOfWork(db, org_id) as uow:
-            sku_ids = await uow.inventory.skus_with_waiting_and_stock()
-        if not sku_ids:
-            continue
-        visited += 1
-        report = await service.retry_backorders(db, org_id, sku_ids)
-        tried += report.tried
-        reserved += report.reserved
-    return {"organisations": visited, "tried": tried, "reserved": reserved}
+        pending = await reservation.pending_reservations(db, org_id)
+        has_work = pending.count or await reservation.has_retryable_backorders(db, org_id)
+        if has_work and await start_reservation_loop(ctx["queue"], org_id) is not None:
+            started += 1
+        if pending.overdue(threshold):
+            overdue += 1
+            await notifications.raise_reservation_overdue(db, org_id, pending, threshold)
+    return {"organisations": len(org_ids), "loopsStarted": started, "overdue": overdue}
 
 
 async def reconcile_stock(ctx: dict[str, Any]) -> dict[str, int]:
@@ -83,11 +90,11 @@ async def reconcile_stock(ctx: dict[str, Any]) -> dict[str, int]:
     }
 
 
-#: For workers/settings.py.
+#: For workers/settings.py.  The loop keeps no result (its job id is free again as soon as it
+#: ends) and is not retried by arq (the sweep restarts it; the orders table is the work list).
 INVENTORY_JOBS = (
-    reserve_order_job,
-    reserve_created_order_job,
-    retry_backorders_job,
-    retry_backorders_sweep,
+    func(reservation_loop, name=LOOP_JOB, keep_result=0, max_tries=1),
+    wake_reservation_loop,
+    reservation_sweep,
     reconcile_stock,
 )

@@ -1,0 +1,302 @@
+"""SQL of the reservation loop (批量占用): lock a batch of pending orders and the stock rows
+of their SKUs, then write the whole batch with one statement per kind of row.
+
+Runs on the asyncpg connection of a ``db.uow.DriverUnitOfWork`` (or of a ``UnitOfWork``'s
+session, see ``UnitOfWork.driver``).  The lock order is the one every transaction follows: the
+organisation's reservation queue lock, then order rows, then stock rows by primary key
+(``db.repositories.locks``).  New stock quantities are computed by the caller from the rows as
+locked here and written as values, never as ``reserved + n`` over an older read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from db.repositories import locks
+from domain.inventory.model import DemandLine, LedgerNote, OrderDemand, StockSlot, StockState
+
+_PENDING_SQL = """
+SELECT o.id
+FROM orders o
+WHERE o.org_id = $1
+  AND (o.status = 'NEW'
+       OR (o.status = 'BACKORDERED' AND EXISTS (
+             SELECT 1
+             FROM backorders b
+             JOIN stock s ON s.org_id = b.org_id AND s.sku_id = b.sku_id
+             JOIN warehouses w ON w.org_id = s.org_id AND w.id = s.warehouse_id
+             WHERE b.org_id = o.org_id AND b.order_id = o.id AND b.status = 'WAITING'
+               AND w.is_active AND s.updated_at > b.last_attempt_at
+               AND s.on_hand - s.reserved - s.safety > 0)))
+ORDER BY coalesce(o.paid_at, o.created_at), o.id
+LIMIT $2
+FOR UPDATE OF o SKIP LOCKED
+"""
+
+_HAS_RETRYABLE_SQL = (
+    "SELECT EXISTS ("
+    + _PENDING_SQL.replace("SELECT o.id", "SELECT 1", 1).split("ORDER BY")[0]
+    + " AND o.status = 'BACKORDERED')"
+)
+
+_COUNT_PENDING_SQL = """
+SELECT count(*) AS pending, min(o.created_at) AS oldest
+FROM orders o
+WHERE o.org_id = $1 AND o.status = 'NEW'
+"""
+
+_DEMAND_SQL = """
+SELECT o.id, o.status, o.shop_id, o.external_id, o.total_fen, o.receiver_province,
+       o.paid_at, o.created_at, sh.allow_partial_reservation,
+       coalesce(p.allow_split, false) AS allow_split
+FROM orders o
+JOIN shops sh ON sh.org_id = o.org_id AND sh.id = o.shop_id
+LEFT JOIN shop_stock_policies p ON p.org_id = o.org_id AND p.shop_id = o.shop_id
+WHERE o.org_id = $1 AND o.id = ANY(CAST($2 AS bigint[]))
+"""
+
+_LINES_SQL = """
+SELECT l.order_id, l.id, l.sku_id, l.quantity,
+       CAST(coalesce(sum(r.quantity), 0) AS int) AS reserved,
+       array_remove(array_agg(DISTINCT r.warehouse_id), NULL) AS warehouses
+FROM order_lines l
+LEFT JOIN reservations r
+  ON r.org_id = l.org_id AND r.order_id = l.order_id
+ AND r.order_line_id = l.id AND r.status = 'ACTIVE'
+WHERE l.org_id = $1 AND l.order_id = ANY(CAST($2 AS bigint[]))
+GROUP BY l.org_id, l.id
+ORDER BY l.order_id, l.id
+"""
+
+_BLOCKERS_SQL = """
+SELECT DISTINCT ON (b.sku_id) b.sku_id, coalesce(o.paid_at, o.created_at) AS queued_at, o.id
+FROM backorders b
+JOIN orders o ON o.org_id = b.org_id AND o.id = b.order_id
+WHERE b.org_id = $1 AND b.status = 'WAITING' AND o.status = 'BACKORDERED'
+  AND b.sku_id = ANY(CAST($2 AS bigint[]))
+  AND b.order_id <> ALL(CAST($3 AS bigint[]))
+ORDER BY b.sku_id, coalesce(o.paid_at, o.created_at), o.id
+"""
+
+# $1 org; $2-$3 stock (id, reserved); $4-$12 allocations (order, line, stock, sku, warehouse,
+# bin, units, on_hand after, reserved after); $13-$17 ledger note.
+_WRITE_STOCK_SQL = """
+WITH stk AS (
+    UPDATE stock AS s SET reserved = v.reserved, updated_at = now()
+    FROM unnest(CAST($2 AS bigint[]), CAST($3 AS int[])) AS v(id, reserved)
+    WHERE s.org_id = $1 AND s.id = v.id
+    RETURNING s.id
+),
+alloc AS (
+    SELECT * FROM unnest(CAST($4 AS bigint[]), CAST($5 AS bigint[]), CAST($6 AS bigint[]),
+                         CAST($7 AS bigint[]), CAST($8 AS bigint[]), CAST($9 AS bigint[]),
+                         CAST($10 AS int[]), CAST($11 AS int[]), CAST($12 AS int[]))
+        AS a(order_id, line_id, stock_id, sku_id, warehouse_id, bin_id, quantity,
+             on_hand_after, reserved_after)
+),
+res AS (
+    INSERT INTO reservations (org_id, order_id, order_line_id, sku_id, warehouse_id,
+                              bin_id, stock_id, quantity, status, close_reason)
+    SELECT $1, order_id, line_id, sku_id, warehouse_id, bin_id, stock_id, quantity,
+           'ACTIVE', ''
+    FROM alloc
+    RETURNING id, order_line_id, stock_id
+),
+led AS (
+    INSERT INTO stock_ledger (
+        org_id, stock_id, sku_id, warehouse_id, bin_id, kind,
+        on_hand_delta, reserved_delta, on_hand_after, reserved_after,
+        order_id, order_line_id, reservation_id,
+        reason, reference, actor_label, actor_user_id, actor_token_id)
+    SELECT $1, a.stock_id, a.sku_id, a.warehouse_id, a.bin_id, 'RESERVE',
+           0, a.quantity, a.on_hand_after, a.reserved_after,
+           a.order_id, a.line_id, r.id,
+           CAST($13 AS text), CAST($14 AS varchar), CAST($15 AS varchar),
+           CAST($16 AS bigint), CAST($17 AS bigint)
+    FROM alloc a
+    JOIN res r ON r.order_line_id = a.line_id AND r.stock_id = a.stock_id
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM stk) AS stock_rows, (SELECT count(*) FROM led) AS ledger_rows
+"""
+
+# $1 org; $2 every order of the batch; $3-$7 short lines (order, line, sku, units, paid).
+_WRITE_BACKORDERS_SQL = """
+WITH short AS (
+    SELECT * FROM unnest(CAST($3 AS bigint[]), CAST($4 AS bigint[]), CAST($5 AS bigint[]),
+                         CAST($6 AS int[]), CAST($7 AS timestamptz[]))
+        AS s(order_id, line_id, sku_id, quantity, paid_at)
+),
+filled AS (
+    UPDATE backorders AS b
+    SET status = 'FILLED', resolved_at = now(), last_attempt_at = now(),
+        attempts = b.attempts + 1
+    WHERE b.org_id = $1 AND b.order_id = ANY(CAST($2 AS bigint[])) AND b.status = 'WAITING'
+      AND b.order_line_id NOT IN (SELECT line_id FROM short)
+    RETURNING 1
+),
+waiting AS (
+    INSERT INTO backorders (org_id, order_id, order_line_id, sku_id, quantity,
+                            paid_at, status, attempts)
+    SELECT $1, order_id, line_id, sku_id, quantity, paid_at, 'WAITING', 1
+    FROM short
+    ON CONFLICT (org_id, order_line_id) WHERE status = 'WAITING'
+    DO UPDATE SET quantity = EXCLUDED.quantity, attempts = backorders.attempts + 1,
+                  last_attempt_at = now()
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM filled) AS filled, (SELECT count(*) FROM waiting) AS waiting
+"""
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """A line that waits (缺货): its order, the line, its SKU and the units lacking."""
+
+    order_id: int
+    line_id: int
+    sku_id: int
+    quantity: int
+    paid_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AllocationRow:
+    """One reservation to write, with the locked row's quantities after it."""
+
+    order_id: int
+    line_id: int
+    stock: StockState
+    quantity: int
+    on_hand_after: int
+    reserved_after: int
+
+
+@dataclass(frozen=True)
+class QueuedDemand:
+    demand: OrderDemand
+    queued_at: datetime
+
+
+class ReservationQueue:
+    """The reservation loop's statements for one organisation."""
+
+    def __init__(self, conn: Any, org_id: int) -> None:
+        self.conn = conn  # asyncpg.Connection (asyncpg ships no type information)
+        self.org_id = org_id
+
+    async def lock_pending(self, limit: int) -> list[int]:
+        """Take the queue, then lock up to ``limit`` pending orders, first paid first: NEW
+        ones, and BACKORDERED ones whose SKUs gained available stock since their last try.
+        Orders another transaction holds are skipped (the next batch takes them)."""
+        await locks.lock_reservation_queue(self.conn, self.org_id)
+        rows = await self.conn.fetch(_PENDING_SQL, self.org_id, limit)
+        return [r["id"] for r in rows]
+
+    async def has_retryable_backorders(self) -> bool:
+        """Whether a waiting order's SKU has gained available stock since its last try."""
+        return bool(await self.conn.fetchval(_HAS_RETRYABLE_SQL, self.org_id))
+
+    async def pending_count(self) -> tuple[int, datetime | None]:
+        """Orders waiting for their first reservation attempt, and the oldest one's time."""
+        row = await self.conn.fetchrow(_COUNT_PENDING_SQL, self.org_id)
+        return int(row["pending"]), row["oldest"]
+
+    async def demands(self, order_ids: Sequence[int]) -> list[QueuedDemand]:
+        """What reservation needs of locked orders, read after their locks were granted (a
+        fresh snapshot, so reservations committed by the previous holder are seen)."""
+        if not order_ids:
+            return []
+        conn = self.conn
+        heads = await conn.fetch(_DEMAND_SQL, self.org_id, list(order_ids))
+        lines = await conn.fetch(_LINES_SQL, self.org_id, list(order_ids))
+        by_order: dict[int, list[Any]] = {}
+        for row in lines:
+            by_order.setdefault(row["order_id"], []).append(row)
+        found = []
+        for head in heads:
+            rows = by_order.get(head["id"], [])
+            found.append(
+                QueuedDemand(
+                    demand=OrderDemand(
+                        order_id=head["id"],
+                        status=head["status"],
+                        shop_id=head["shop_id"],
+                        external_id=head["external_id"],
+                        total_fen=head["total_fen"],
+                        province=head["receiver_province"],
+                        paid_at=head["paid_at"],
+                        allow_partial=head["allow_partial_reservation"],
+                        allow_split=head["allow_split"],
+                        lines=tuple(
+                            DemandLine(r["id"], r["sku_id"], r["quantity"], r["reserved"])
+                            for r in rows
+                        ),
+                        reserved_warehouses=frozenset(w for r in rows for w in r["warehouses"]),
+                    ),
+                    queued_at=head["paid_at"] or head["created_at"],
+                )
+            )
+        return found
+
+    async def blockers(
+        self, sku_ids: Sequence[int], batch: Sequence[int]
+    ) -> dict[int, tuple[datetime, int]]:
+        """Per SKU, the queue place of the earliest order outside ``batch`` that waits for it:
+        no order paid after that one may take the SKU."""
+        if not sku_ids:
+            return {}
+        rows = await self.conn.fetch(_BLOCKERS_SQL, self.org_id, list(sku_ids), list(batch))
+        return {r["sku_id"]: (r["queued_at"], r["id"]) for r in rows}
+
+    async def lock_stock(self, sku_ids: Sequence[int]) -> list[StockSlot]:
+        return await locks.lock_available_stock(self.conn, self.org_id, sku_ids)
+
+    async def write_stock(
+        self, after: Sequence[StockState], allocations: Sequence[AllocationRow], note: LedgerNote
+    ) -> None:
+        """Stock rows' new reserved values, the reservations and their ledger rows: one
+        statement."""
+        if not after and not allocations:
+            return
+        row = await self.conn.fetchrow(
+            _WRITE_STOCK_SQL,
+            self.org_id,
+            [s.stock_id for s in after],
+            [s.reserved for s in after],
+            [a.order_id for a in allocations],
+            [a.line_id for a in allocations],
+            [a.stock.stock_id for a in allocations],
+            [a.stock.sku_id for a in allocations],
+            [a.stock.warehouse_id for a in allocations],
+            [a.stock.bin_id for a in allocations],
+            [a.quantity for a in allocations],
+            [a.on_hand_after for a in allocations],
+            [a.reserved_after for a in allocations],
+            note.reason,
+            note.reference,
+            note.actor_label,
+            note.actor_user_id,
+            note.actor_token_id,
+        )
+        if row["stock_rows"] != len(after) or row["ledger_rows"] != len(allocations):
+            raise RuntimeError("a locked stock row was not written")
+
+    async def write_backorders(
+        self, order_ids: Sequence[int], shortfalls: Sequence[Shortfall]
+    ) -> None:
+        """Short lines wait (new or updated backorders); the batch's other waiting lines are
+        filled."""
+        await self.conn.fetchrow(
+            _WRITE_BACKORDERS_SQL,
+            self.org_id,
+            list(order_ids),
+            [s.order_id for s in shortfalls],
+            [s.line_id for s in shortfalls],
+            [s.sku_id for s in shortfalls],
+            [s.quantity for s in shortfalls],
+            [s.paid_at for s in shortfalls],
+        )
