@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import Select, func, select, update
@@ -146,6 +146,16 @@ class AccountRepository:
                 col(ApiToken.id) == token_id, col(ApiToken.org_id) == self._org()
             )
         )
+
+    async def tokens_by_ids(self, ids: Collection[int]) -> dict[int, ApiToken]:
+        if not ids:
+            return {}
+        rows = await self.session.scalars(
+            select(ApiToken).where(
+                col(ApiToken.id).in_(set(ids)), col(ApiToken.org_id) == self._org()
+            )
+        )
+        return {row.id: row for row in rows if row.id is not None}
 
     async def tokens(self) -> Sequence[ApiToken]:
         return (

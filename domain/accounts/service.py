@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -19,7 +19,7 @@ from db.uow import UnitOfWork
 from domain import audit
 from domain.accounts import passwords, tokens
 from domain.accounts.errors import CannotDeactivateSelf, InvalidCredentials, LastOwner
-from domain.accounts.grants import ACCESS_REVOKED
+from domain.accounts.grants import ACCESS_REVOKED, Grant, grant_holds
 from domain.accounts.model import (
     ROLE_SCOPES,
     TOKEN_ADMIN_ROLES,
@@ -53,6 +53,8 @@ class SessionDenylist(Protocol):
     async def revoke(self, token_id: str, until: datetime) -> None: ...
 
     async def is_revoked(self, token_id: str) -> bool: ...
+
+    async def revoked_among(self, token_ids: Collection[str]) -> set[str]: ...
 
 
 @dataclass(frozen=True)
@@ -512,6 +514,40 @@ async def revoke_api_token(uow: UnitOfWork, actor: Actor, token_id: int) -> ApiT
         audit.record(uow, actor, "api_token.revoke", "ApiToken", row.id, name=row.name)
         _announce_revocation(uow, "ApiToken", row.id, "token_revoked", tokenId=row.id)
     return row
+
+
+# -- open websockets ---------------------------------------------------------------------------
+async def lapsed_grants(
+    uow: UnitOfWork, denylist: SessionDenylist, grants: Collection[Grant]
+) -> set[Grant]:
+    """Which of ``grants`` (open connections of the unit of work's organisation) no longer hold.
+
+    Not an actor's use case but the server's own check, for every connection at once: two
+    queries and one Redis round trip whatever the number of connections.
+    """
+    if not grants:
+        return set()
+    token_ids = {g.token_id for g in grants if g.token_id is not None}
+    api_tokens = await uow.accounts.tokens_by_ids(token_ids) if token_ids else {}
+    user_ids = {g.user_id for g in grants if g.user_id is not None}
+    user_ids |= {t.created_by_user_id for t in api_tokens.values()}
+    users = await uow.accounts.users_by_ids(sorted(user_ids))
+    denied = await denylist.revoked_among({g.session_id for g in grants if g.session_id})
+    now = _now()
+    lapsed: set[Grant] = set()
+    for grant in grants:
+        token = api_tokens.get(grant.token_id) if grant.token_id is not None else None
+        user_id = grant.user_id if grant.is_session else token.created_by_user_id if token else None
+        holds = grant_holds(
+            grant,
+            user=users.get(user_id) if user_id is not None else None,
+            token=token,
+            session_revoked=grant.session_id in denied,
+            now=now,
+        )
+        if not holds:
+            lapsed.add(grant)
+    return lapsed
 
 
 # -- reading -----------------------------------------------------------------------------------
