@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,11 +22,15 @@ from starlette.testclient import TestClient
 
 from api.app import AppOptions, create_app
 from api.ids import to_global_id
+from api.live import LiveConnection, OrderSubscriber, SubscriberTooSlow
 from db.engine import Database
 from db.settings import Settings
 from db.tables import Order, User
 from db.uow import UnitOfWork
-from domain.accounts.model import Role
+from domain.accounts.grants import Grant
+from domain.accounts.model import Actor, Role
+from domain.accounts.tokens import SessionClaims
+from domain.orders.service import LiveOrder
 from tests.integration.test_api_orders import CREATE, order_input
 from tests.support.api import GraphQLClient
 from tests.support.factories import PASSWORD, Seller, make_order, make_org
@@ -501,3 +506,27 @@ async def test_one_fetch_per_event_serves_every_subscriber_of_a_seller(
     # the order with what a board row shows, and the subscribers' credentials.
     for table in ("orders", "order_lines", "shops", "skus", "users"):
         assert _reads_of(table, statements) == 2, table
+
+
+async def test_a_subscriber_that_falls_behind_is_told_and_an_ended_one_stays_silent() -> None:
+    """A client that stops reading cannot make the server hold its events without bound, and a
+    socket whose credential ended delivers nothing while it is being closed."""
+    actor = Actor.for_user(org_id=1, user_id=2, role=Role.MANAGER, username="m", supplier_id=None)
+    claims = SessionClaims(
+        org_id=1, user_id=2, token_version=0, expires_at=datetime.now(UTC) + timedelta(hours=1)
+    )
+    connection = LiveConnection(actor, Grant.for_session(actor, claims, "session"))
+    live = LiveOrder(order=Order(id=1, org_id=1), lines=[], shop=None, skus={})
+
+    slow = OrderSubscriber(connection, frozenset({"order.created"}), None)
+    for _ in range(1001):
+        slow.offer(live)
+    with pytest.raises(SubscriberTooSlow) as raised:
+        await anext(slow)
+    assert raised.value.extensions == {"code": "RATE_LIMITED"}
+
+    ended = OrderSubscriber(connection, frozenset({"order.created"}), None)
+    ended.offer(live)
+    connection.end()
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(anext(ended), 0.2)
