@@ -18,7 +18,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from api.schema import build_schema
 from api.services import AppServices
-from api.view import OrderflowGraphQL
+from api.view import PROTOCOLS, OrderflowGraphQL
 from db.embedded import embedded_secret_key, resolve_service_urls
 from db.migrate import ensure_up_to_date
 from db.settings import Settings, get_settings
@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None, options: AppOptions | None = No
         graphql_ide=None if settings.is_production else "graphiql",
         allow_queries_via_get=False,
         allowed_origins=settings.cors_origins,
+        subscription_protocols=PROTOCOLS,
     )
     middleware = [
         Middleware(

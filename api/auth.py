@@ -17,8 +17,9 @@ from starlette.responses import Response
 
 from api.services import AppServices
 from domain.accounts import service as accounts
+from domain.accounts.grants import Grant
 from domain.accounts.model import Actor
-from domain.accounts.tokens import is_api_token
+from domain.accounts.tokens import decode_session_token, is_api_token, session_token_id
 
 SESSION_COOKIE = "orderflow_session"
 CSRF_COOKIE = "orderflow_csrf"
@@ -48,6 +49,17 @@ async def actor_for(services: AppServices, token: str) -> Actor | None:
     return await accounts.actor_from_session(
         services.db, services.denylist, secret_key=services.secret_key, token=token
     )
+
+
+def grant_for(services: AppServices, token: str, actor: Actor) -> Grant | None:
+    """What a websocket authenticated with, for re-checking while it stays open (``None`` if
+    the session token expired since ``actor_for`` accepted it)."""
+    if actor.token_id is not None:
+        return Grant.for_api_token(actor)
+    claims = decode_session_token(services.secret_key, token)
+    if claims is None:
+        return None
+    return Grant.for_session(actor, claims, session_token_id(token))
 
 
 def csrf_ok(headers: Mapping[str, str], cookies: Mapping[str, str]) -> bool:

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from api.errors import ApiError
+from api.live import LiveConnection
 from api.loaders import Loaders
 from api.services import AppServices
 from db.uow import UnitOfWork
@@ -31,6 +32,8 @@ class Context:
     via_cookie: bool = False
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
     connection_params: dict[str, Any] | None = None
+    #: For a websocket, once authenticated: what it authenticated with, to end it when that ends.
+    live: LiveConnection | None = None
 
     def require_actor(self) -> Actor:
         if self.actor is None:

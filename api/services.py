@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from redis.asyncio import Redis
 
+from api.live import LiveHub
 from db.engine import Database
 from db.redis import (
     RedisLimiter,
@@ -28,6 +29,7 @@ class AppServices:
     request_limiter: RedisRequestLimiter
     denylist: RedisSessionDenylist
     secret_key: str
+    live: LiveHub
 
     @property
     def token_ttl(self) -> timedelta:
@@ -39,18 +41,22 @@ class AppServices:
     ) -> AppServices:
         redis = redis_client(redis_url)
         limiter = RedisLimiter(redis_url, settings.redis_prefix)
+        db = Database.connect(database_url, settings)
+        denylist = RedisSessionDenylist(redis, settings.redis_prefix)
         return cls(
             settings=settings,
-            db=Database.connect(database_url, settings),
+            db=db,
             redis=redis,
             limiter=limiter,
             login_throttle=RedisLoginThrottle(limiter, settings.login_attempts_per_15min),
             request_limiter=RedisRequestLimiter(limiter, settings.rate_limit_per_minute),
-            denylist=RedisSessionDenylist(redis, settings.redis_prefix),
+            denylist=denylist,
             secret_key=secret_key,
+            live=LiveHub(db, redis, denylist, settings),
         )
 
     async def close(self) -> None:
+        await self.live.close()
         await self.limiter.close()
         await self.redis.aclose()
         await self.db.dispose()

@@ -5,6 +5,7 @@ Rate limiting uses the ``limits`` library (moving window) on redis-py, never a h
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 
 from limits import RateLimitItem, RateLimitItemPerMinute, parse
@@ -89,3 +90,15 @@ class RedisSessionDenylist:
 
     async def is_revoked(self, token_id: str) -> bool:
         return bool(await self._redis.exists(self._prefix + token_id))
+
+    async def revoked_among(self, token_ids: Collection[str]) -> set[str]:
+        """Which of ``token_ids`` are revoked, in one round trip (open websockets are re-checked
+        in bulk)."""
+        ids = list(token_ids)
+        if not ids:
+            return set()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for token_id in ids:
+                pipe.exists(self._prefix + token_id)
+            found = await pipe.execute()
+        return {token_id for token_id, exists in zip(ids, found, strict=True) if exists}

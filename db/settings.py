@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(
         default=0.5, gt=0, description="How often the outbox relay looks for new events."
     )
+    websocket_recheck_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often a server re-checks the credentials of its open websockets (a "
+        "safety net: logout, password or role changes and revocations end them at once).",
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

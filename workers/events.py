@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -112,22 +112,31 @@ async def publish_many(redis: Redis, prefix: str, events: Sequence[EventMessage]
         await pipe.execute()
 
 
-async def subscribe(redis: Redis, prefix: str, org_id: int) -> AsyncGenerator[EventMessage, None]:
+async def subscribe(
+    redis: Redis,
+    prefix: str,
+    org_id: int,
+    *,
+    on_subscribed: Callable[[], None] | None = None,
+) -> AsyncGenerator[EventMessage, None]:
     """Yield the events of one organisation as they are published, until closed or cancelled.
 
     The subscription is made when iteration starts.  A dropped Redis connection is re-opened
     (and re-subscribed) with backoff; what was published meanwhile is lost, as pub/sub does.
+    ``on_subscribed`` is called each time Redis confirms the subscription (first, and after
+    every reconnection): from then on nothing published is missed, and a listener that must not
+    miss anything knows when to look again at what it may have missed.
     Close it with ``contextlib.aclosing`` (or cancel the task iterating it) so the pub/sub
     connection goes back to the pool at once rather than when the generator is collected.
     """
     name = channel(prefix, org_id)
-    pubsub = redis.pubsub(ignore_subscribe_messages=True)
+    pubsub = redis.pubsub()
     delay = _RECONNECT_FIRST_SECONDS
     try:
         await pubsub.subscribe(name)
         while True:
             try:
-                raw = await pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
+                raw = await pubsub.get_message(timeout=None)
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 log.warning(
                     "events.subscription_lost", channel=name, error=str(exc), retry_in=delay
@@ -136,7 +145,13 @@ async def subscribe(redis: Redis, prefix: str, org_id: int) -> AsyncGenerator[Ev
                 delay = min(delay * 2, _RECONNECT_MAX_SECONDS)
                 continue
             delay = _RECONNECT_FIRST_SECONDS
-            if raw is None or raw.get("type") != "message":
+            if raw is None:
+                continue
+            if raw.get("type") == "subscribe":
+                if on_subscribed is not None:
+                    on_subscribed()
+                continue
+            if raw.get("type") != "message":
                 continue
             try:
                 message = EventMessage.from_json(raw["data"])

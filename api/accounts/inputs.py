@@ -48,6 +48,30 @@ class CreateUserInput:
     )
 
 
+@strawberry.input(description="Change a user; fields left out stay as they are.")
+class UpdateUserInput:
+    id: strawberry.ID
+    role: Role | None = strawberry.field(
+        default=None, description="A new role ends every session the user has."
+    )
+    display_name: str | None = None
+    supplier: str | None = strawberry.field(
+        default=None,
+        description="For a SUPPLIER user: the supplier's name (created if new); a new supplier "
+        "ends the user's sessions, as a new role does.",
+    )
+
+
+@strawberry.input
+class DeactivateUserInput:
+    id: strawberry.ID
+
+
+@strawberry.input
+class ReactivateUserInput:
+    id: strawberry.ID
+
+
 @strawberry.input
 class SignUpInput:
     organization_code: str

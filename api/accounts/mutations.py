@@ -10,9 +10,12 @@ from api.accounts.inputs import (
     ChangePasswordInput,
     CreateApiTokenInput,
     CreateUserInput,
+    DeactivateUserInput,
     LoginInput,
+    ReactivateUserInput,
     RevokeApiTokenInput,
     SignUpInput,
+    UpdateUserInput,
 )
 from api.accounts.types import (
     ApiToken,
@@ -83,10 +86,17 @@ class AccountMutations:
     )
     async def logout(self, info: Info[Context, None]) -> LogoutPayload:
         ctx = info.context
-        if ctx.session_token is not None and ctx.require_actor().token_id is None:
-            await service.sign_out(
-                ctx.services.denylist, secret_key=ctx.services.secret_key, token=ctx.session_token
-            )
+        actor = ctx.require_actor()
+        if ctx.session_token is not None and actor.token_id is None:
+            async with ctx.uow() as uow:
+                await service.sign_out(
+                    uow,
+                    ctx.services.denylist,
+                    actor,
+                    secret_key=ctx.services.secret_key,
+                    token=ctx.session_token,
+                )
+                await uow.commit()
         if isinstance(ctx.response, Response):
             clear_session_cookies(ctx.response)
         return LogoutPayload(ok=True)
@@ -167,6 +177,67 @@ class AccountMutations:
                     display_name=input.display_name,
                     supplier_name=input.supplier,
                 )
+                await uow.commit()
+            return UserPayload(user=User.from_row(user))
+
+        return await run_mutation(action, UserPayload)
+
+    @strawberry.mutation(  # type: ignore[untyped-decorator]
+        permission_classes=[IsAuthenticated],
+        description="Change a user's role (and supplier) or display name (owners only). A new "
+        "role ends the user's sessions and live subscriptions.",
+    )
+    async def update_user(self, info: Info[Context, None], input: UpdateUserInput) -> UserPayload:
+        ctx = info.context
+
+        async def action() -> UserPayload:
+            user_id = decode_id(input.id, "User")
+            async with ctx.uow() as uow:
+                user = await service.update_user(
+                    uow,
+                    ctx.require_actor(),
+                    user_id,
+                    role=input.role,
+                    display_name=input.display_name,
+                    supplier_name=input.supplier,
+                )
+                await uow.commit()
+            return UserPayload(user=User.from_row(user))
+
+        return await run_mutation(action, UserPayload)
+
+    @strawberry.mutation(  # type: ignore[untyped-decorator]
+        permission_classes=[IsAuthenticated],
+        description="Stop a user from signing in (owners only); their sessions, API tokens and "
+        "live subscriptions end at once.",
+    )
+    async def deactivate_user(
+        self, info: Info[Context, None], input: DeactivateUserInput
+    ) -> UserPayload:
+        ctx = info.context
+
+        async def action() -> UserPayload:
+            user_id = decode_id(input.id, "User")
+            async with ctx.uow() as uow:
+                user = await service.deactivate_user(uow, ctx.require_actor(), user_id)
+                await uow.commit()
+            return UserPayload(user=User.from_row(user))
+
+        return await run_mutation(action, UserPayload)
+
+    @strawberry.mutation(  # type: ignore[untyped-decorator]
+        permission_classes=[IsAuthenticated],
+        description="Let a deactivated user sign in again (owners only).",
+    )
+    async def reactivate_user(
+        self, info: Info[Context, None], input: ReactivateUserInput
+    ) -> UserPayload:
+        ctx = info.context
+
+        async def action() -> UserPayload:
+            user_id = decode_id(input.id, "User")
+            async with ctx.uow() as uow:
+                user = await service.reactivate_user(uow, ctx.require_actor(), user_id)
                 await uow.commit()
             return UserPayload(user=User.from_row(user))
 

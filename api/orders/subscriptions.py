@@ -1,54 +1,54 @@
 """Live order board: subscriptions fed by the outbox relay through Redis pub/sub.
 
 Events are published only after the transaction that caused them commits, so a rolled-back
-change is never seen; the relay delivers at least once, so repeated event ids are skipped here.
+change is never seen.  The live hub (``api.live``) loads each event's order once for every
+subscriber of the seller in this process and re-checks their credentials in the same unit of
+work; here each subscriber shows it through its own context, where field permissions still apply.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import AsyncGenerator
-from contextlib import aclosing
 
 import strawberry
 from strawberry.types import Info
 
 from api.context import Context
+from api.errors import ApiError
 from api.ids import decode_id_or_raise
 from api.orders.types import Order
 from api.permissions import OrdersRead
-from domain.orders import service
-from workers.events import EventMessage, subscribe
+from domain.errors import ErrorCode
+from domain.orders.service import LiveOrder
 
-_SEEN_WINDOW = 1000
+
+def _show(ctx: Context, live: LiveOrder) -> Order:
+    # Fresh loaders per event (no row cached from an earlier one), primed with what the hub
+    # loaded so that lines, shop and SKUs cost this subscriber no query of its own.
+    ctx.reset_loaders()
+    loaders = ctx.loaders
+    order = live.order
+    assert order.id is not None
+    loaders.order.prime(order.id, order)
+    loaders.order_lines.prime(order.id, list(live.lines))
+    if live.shop is not None and live.shop.id is not None:
+        loaders.shop.prime(live.shop.id, live.shop)
+    loaders.sku.prime_many(dict(live.skus))
+    return Order.from_row(order)
 
 
 async def _orders(
     info: Info[Context, None], topics: frozenset[str], order_id: int | None
 ) -> AsyncGenerator[Order, None]:
     ctx = info.context
-    actor = ctx.require_actor()
-    services = ctx.services
-    seen: deque[int] = deque(maxlen=_SEEN_WINDOW)
-    stream = subscribe(services.redis, services.settings.redis_prefix, actor.org_id)
-    async with aclosing(stream):
-        async for event in stream:
-            if not _wanted(event, topics, order_id) or event.id in seen:
-                continue
-            seen.append(event.id)
-            ctx.reset_loaders()  # each event must show fresh data, not a cached row
-            async with ctx.uow() as uow:
-                rows = await service.orders_by_ids(uow, actor, [event.aggregate_id])
-            if rows:  # a supplier only hears about its own orders
-                yield Order.from_row(rows[0])
-
-
-def _wanted(event: EventMessage, topics: frozenset[str], order_id: int | None) -> bool:
-    return (
-        event.aggregate_type == "Order"
-        and event.topic in topics
-        and (order_id is None or event.aggregate_id == order_id)
-    )
+    ctx.require_actor()
+    if ctx.live is None:
+        raise ApiError(
+            ErrorCode.INVALID_INPUT, "Subscriptions run over a graphql-transport-ws websocket"
+        )
+    async with ctx.services.live.order_events(ctx.live, topics, order_id) as events:
+        async for live in events:
+            yield _show(ctx, live)
 
 
 @strawberry.type

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import Select, func, select, update
@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from db.tables import ApiToken, Organization, RoleRow, Supplier, User
+from domain.accounts.model import Role
 
 
 class AccountRepository:
@@ -64,6 +65,21 @@ class AccountRepository:
         return await self.session.scalar(
             select(User).where(col(User.id) == user_id, col(User.org_id) == org_id)
         )
+
+    async def lock_active_owners(self) -> list[int]:
+        """Lock the organisation's active OWNER rows (in id order, so two callers never deadlock)
+        and return their ids: whoever holds them may change who is an owner."""
+        rows = await self.session.scalars(
+            select(col(User.id))
+            .where(
+                col(User.org_id) == self._org(),
+                col(User.role) == Role.OWNER.value,
+                col(User.is_active).is_(True),
+            )
+            .order_by(col(User.id))
+            .with_for_update()
+        )
+        return [user_id for user_id in rows if user_id is not None]
 
     async def users_by_ids(self, ids: Sequence[int]) -> dict[int, User]:
         if not ids:
@@ -139,6 +155,16 @@ class AccountRepository:
                 col(ApiToken.id) == token_id, col(ApiToken.org_id) == self._org()
             )
         )
+
+    async def tokens_by_ids(self, ids: Collection[int]) -> dict[int, ApiToken]:
+        if not ids:
+            return {}
+        rows = await self.session.scalars(
+            select(ApiToken).where(
+                col(ApiToken.id).in_(set(ids)), col(ApiToken.org_id) == self._org()
+            )
+        )
+        return {row.id: row for row in rows if row.id is not None}
 
     async def tokens(self) -> Sequence[ApiToken]:
         return (

@@ -23,3 +23,16 @@ class SignUpDisabled(DomainError):
 
     def __init__(self) -> None:
         super().__init__("Self-service sign-up is disabled on this deployment")
+
+
+class LastOwner(DomainError):
+    """Every organisation keeps an active OWNER, or nobody could manage its users again."""
+
+    code = ErrorCode.CONFLICT
+
+
+class CannotDeactivateSelf(DomainError):
+    code = ErrorCode.INVALID_INPUT
+
+    def __init__(self) -> None:
+        super().__init__("You cannot deactivate yourself", field="id")

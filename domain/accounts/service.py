@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -18,7 +18,8 @@ from db.tables import ApiToken, Organization, User
 from db.uow import UnitOfWork
 from domain import audit
 from domain.accounts import passwords, tokens
-from domain.accounts.errors import InvalidCredentials
+from domain.accounts.errors import CannotDeactivateSelf, InvalidCredentials, LastOwner
+from domain.accounts.grants import ACCESS_REVOKED, Grant, grant_holds
 from domain.accounts.model import (
     ROLE_SCOPES,
     TOKEN_ADMIN_ROLES,
@@ -53,6 +54,8 @@ class SessionDenylist(Protocol):
 
     async def is_revoked(self, token_id: str) -> bool: ...
 
+    async def revoked_among(self, token_ids: Collection[str]) -> set[str]: ...
+
 
 @dataclass(frozen=True)
 class SignedIn:
@@ -69,6 +72,31 @@ def _now() -> datetime:
 def _require(actor: Actor, roles: frozenset[Role], what: str) -> None:
     if actor.role not in roles:
         raise Forbidden(f"Your role ({actor.role.value}) may not {what}")
+
+
+def _require_user_admin(actor: Actor, what: str) -> None:
+    """The one permission check for changing users (role, deactivation): the user-admin roles,
+    and for an API token also the ``users:write`` scope."""
+    _require(actor, USER_ADMIN_ROLES, what)
+    if not actor.has_scope(Scope.USERS_WRITE):
+        raise Forbidden("This needs the 'users:write' permission")
+
+
+def _announce_revocation(
+    uow: UnitOfWork, aggregate_type: str, aggregate_id: int, reason: str, **ids: int
+) -> None:
+    """Written with the change itself, so every server process hears of it once it commits and
+    re-checks the websockets of this organisation at once (not at the next periodic check)."""
+    uow.emit(ACCESS_REVOKED, aggregate_type, aggregate_id, {"reason": reason, **ids})
+
+
+def _end_sessions(uow: UnitOfWork, user: User, reason: str) -> None:
+    """Void every session token the user holds (they carry the old ``token_version``)."""
+    assert user.id is not None
+    user.token_version += 1
+    _announce_revocation(
+        uow, "User", user.id, reason, userId=user.id, tokenVersion=user.token_version
+    )
 
 
 def validate_slug(slug: str) -> str:
@@ -170,6 +198,119 @@ async def create_user(
         )
     )
     audit.record(uow, actor, "user.create", "User", user.id, username=username, role=role.value)
+    return user
+
+
+MAX_DISPLAY_NAME = 200
+MAX_SUPPLIER_NAME = 200
+
+
+async def _user_for_change(uow: UnitOfWork, user_id: int) -> tuple[User, list[int]]:
+    """The user to change, locked, and the ids of the active owners, locked first.
+
+    Every change that may touch who is an owner takes the owners' rows in id order before the
+    target's, so two owners demoting each other at once queue up instead of both succeeding
+    (and leaving nobody able to manage the organisation) or deadlocking.
+    """
+    owners = await uow.accounts.lock_active_owners()
+    user = await uow.accounts.user(user_id, for_update=True)
+    if user is None:
+        raise NotFound("User not found", field="id")
+    return user, owners
+
+
+def _keep_an_owner(user: User, owners: list[int], what: str) -> None:
+    if user.role == Role.OWNER.value and user.is_active and owners == [user.id]:
+        raise LastOwner(f"Cannot {what} the last active owner; make another user OWNER first")
+
+
+async def _supplier_id(uow: UnitOfWork, name: str) -> int:
+    name = name.strip()
+    if not name or len(name) > MAX_SUPPLIER_NAME:
+        raise InvalidInput(f"Supplier: 1-{MAX_SUPPLIER_NAME} characters", field="supplier")
+    supplier = await uow.accounts.supplier_by_name(name) or await uow.accounts.add_supplier(name)
+    assert supplier.id is not None
+    return supplier.id
+
+
+async def update_user(
+    uow: UnitOfWork,
+    actor: Actor,
+    user_id: int,
+    *,
+    role: Role | None = None,
+    display_name: str | None = None,
+    supplier_name: str | None = None,
+) -> User:
+    """Change a user's role (with its supplier, for SUPPLIER) or display name.
+
+    A new role or supplier changes what the user may see, so it ends every session the user has
+    (and the live subscriptions of those sessions and of the user's API tokens).
+    """
+    _require_user_admin(actor, "change users")
+    user, owners = await _user_for_change(uow, user_id)
+    new_role = role or Role(user.role)
+    if new_role is Role.SUPPLIER:
+        if supplier_name is not None:
+            new_supplier: int | None = await _supplier_id(uow, supplier_name)
+        elif user.supplier_id is not None:
+            new_supplier = user.supplier_id
+        else:
+            raise InvalidInput("A SUPPLIER user needs its supplier", field="supplier")
+    elif supplier_name is not None:
+        raise InvalidInput("Only SUPPLIER users belong to a supplier", field="supplier")
+    else:
+        new_supplier = None
+    changes: dict[str, object] = {}
+    if display_name is not None:
+        name = display_name.strip()
+        if not name or len(name) > MAX_DISPLAY_NAME:
+            raise InvalidInput(
+                f"Display name: 1-{MAX_DISPLAY_NAME} characters", field="displayName"
+            )
+        if name != user.display_name:
+            changes["displayName"] = name
+    if new_role.value != user.role:
+        if new_role is not Role.OWNER:
+            _keep_an_owner(user, owners, "demote")
+        changes["role"] = {"from": user.role, "to": new_role.value}
+    if new_supplier != user.supplier_id:
+        changes["supplierId"] = {"from": user.supplier_id, "to": new_supplier}
+    if not changes:
+        return user
+    if "displayName" in changes:
+        user.display_name = str(changes["displayName"])
+    if "role" in changes or "supplierId" in changes:
+        user.role = new_role.value
+        user.supplier_id = new_supplier
+        _end_sessions(uow, user, "role_changed")
+    audit.record(uow, actor, "user.update", "User", user.id, **changes)
+    return user
+
+
+async def deactivate_user(uow: UnitOfWork, actor: Actor, user_id: int) -> User:
+    """Stop a user from signing in; every session and API token of the user ends at once."""
+    _require_user_admin(actor, "deactivate users")
+    if actor.user_id == user_id:
+        raise CannotDeactivateSelf()
+    user, owners = await _user_for_change(uow, user_id)
+    if not user.is_active:
+        return user
+    _keep_an_owner(user, owners, "deactivate")
+    user.is_active = False
+    _end_sessions(uow, user, "deactivated")
+    audit.record(uow, actor, "user.deactivate", "User", user.id, username=user.username)
+    return user
+
+
+async def reactivate_user(uow: UnitOfWork, actor: Actor, user_id: int) -> User:
+    """Let a deactivated user sign in again (with a new sign-in: old sessions stay void)."""
+    _require_user_admin(actor, "reactivate users")
+    user, _ = await _user_for_change(uow, user_id)
+    if user.is_active:
+        return user
+    user.is_active = True
+    audit.record(uow, actor, "user.reactivate", "User", user.id, username=user.username)
     return user
 
 
@@ -277,10 +418,18 @@ async def actor_from_api_token(db: Database, plaintext: str) -> Actor | None:
     )
 
 
-async def sign_out(denylist: SessionDenylist, *, secret_key: str, token: str) -> None:
+async def sign_out(
+    uow: UnitOfWork, denylist: SessionDenylist, actor: Actor, *, secret_key: str, token: str
+) -> None:
+    """End this one session; the caller commits (the audit row and the revocation event)."""
     claims = tokens.decode_session_token(secret_key, token)
-    if claims is not None:
-        await denylist.revoke(tokens.session_token_id(token), claims.expires_at)
+    if claims is None:
+        return
+    # Deny first: if the commit then fails, the session has still ended and its websockets
+    # close at their next periodic check.
+    await denylist.revoke(tokens.session_token_id(token), claims.expires_at)
+    audit.record(uow, actor, "user.logout", "User", claims.user_id)
+    _announce_revocation(uow, "User", claims.user_id, "logout", userId=claims.user_id)
 
 
 async def change_password(
@@ -301,7 +450,7 @@ async def change_password(
     except InvalidInput as exc:
         exc.field = "newPassword"
         raise
-    user.token_version += 1
+    _end_sessions(uow, user, "password_changed")
     user.password_changed_at = _now()
     audit.record(uow, actor, "user.change_password", "User", user.id)
     return user
@@ -363,9 +512,45 @@ async def revoke_api_token(uow: UnitOfWork, actor: Actor, token_id: int) -> ApiT
     if row is None:
         raise NotFound("API token not found", field="id")
     if row.revoked_at is None:
+        assert row.id is not None
         row.revoked_at = _now()
         audit.record(uow, actor, "api_token.revoke", "ApiToken", row.id, name=row.name)
+        _announce_revocation(uow, "ApiToken", row.id, "token_revoked", tokenId=row.id)
     return row
+
+
+# -- open websockets ---------------------------------------------------------------------------
+async def lapsed_grants(
+    uow: UnitOfWork, denylist: SessionDenylist, grants: Collection[Grant]
+) -> set[Grant]:
+    """Which of ``grants`` (open connections of the unit of work's organisation) no longer hold.
+
+    Not an actor's use case but the server's own check, for every connection at once: two
+    queries and one Redis round trip whatever the number of connections.
+    """
+    if not grants:
+        return set()
+    token_ids = {g.token_id for g in grants if g.token_id is not None}
+    api_tokens = await uow.accounts.tokens_by_ids(token_ids) if token_ids else {}
+    user_ids = {g.user_id for g in grants if g.user_id is not None}
+    user_ids |= {t.created_by_user_id for t in api_tokens.values()}
+    users = await uow.accounts.users_by_ids(sorted(user_ids))
+    denied = await denylist.revoked_among({g.session_id for g in grants if g.session_id})
+    now = _now()
+    lapsed: set[Grant] = set()
+    for grant in grants:
+        token = api_tokens.get(grant.token_id) if grant.token_id is not None else None
+        user_id = grant.user_id if grant.is_session else token.created_by_user_id if token else None
+        holds = grant_holds(
+            grant,
+            user=users.get(user_id) if user_id is not None else None,
+            token=token,
+            session_revoked=grant.session_id in denied,
+            now=now,
+        )
+        if not holds:
+            lapsed.add(grant)
+    return lapsed
 
 
 # -- reading -----------------------------------------------------------------------------------

@@ -7,11 +7,12 @@ row and an outbox event, all in the caller's transaction.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from db.tables import Customer, Order, OrderHistory, OrderLine, OrderRemark
+from db.tables import Customer, Order, OrderHistory, OrderLine, OrderRemark, Shop, Sku
 from db.uow import UnitOfWork
 from domain import audit
 from domain.accounts.model import Actor, Role, Scope
@@ -260,3 +261,49 @@ async def orders_by_ids(uow: UnitOfWork, actor: Actor, ids: Sequence[int]) -> li
     """Orders the actor may see, in the order of ``ids`` (missing ones skipped)."""
     found = await uow.orders.by_ids(ids)
     return [found[i] for i in ids if i in found and may_see_order(actor, found[i].supplier_id)]
+
+
+# -- live board --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LiveOrder:
+    """An order as the live board shows it: the row, its lines, shop and SKUs.
+
+    Loaded once per event for every subscriber of the seller (not once per subscriber), so it
+    is loaded without an actor; each subscriber then passes ``may_receive`` with its own.
+    """
+
+    order: Order
+    lines: Sequence[OrderLine]
+    shop: Shop | None
+    skus: Mapping[int, Sku]
+
+
+async def live_orders(uow: UnitOfWork, order_ids: Collection[int]) -> dict[int, LiveOrder]:
+    """The orders (of the unit of work's organisation) among ``order_ids``, with what a board
+    row shows: four queries whatever the number of orders or of subscribers."""
+    orders = await uow.orders.by_ids(sorted(order_ids))
+    if not orders:
+        return {}
+    lines = await uow.orders.lines_for(sorted(orders))
+    shops = await uow.shops.shops_by_ids(sorted({o.shop_id for o in orders.values()}))
+    skus = await uow.catalog.skus_by_ids(
+        sorted({line.sku_id for rows in lines.values() for line in rows})
+    )
+    return {
+        order_id: LiveOrder(
+            order=order,
+            lines=lines.get(order_id, []),
+            shop=shops.get(order.shop_id),
+            skus={
+                line.sku_id: skus[line.sku_id]
+                for line in lines.get(order_id, [])
+                if line.sku_id in skus
+            },
+        )
+        for order_id, order in orders.items()
+    }
+
+
+def may_receive(actor: Actor, live: LiveOrder) -> bool:
+    """The read-scope check of a subscriber, in memory: the same rule as every order query."""
+    return actor.has_scope(Scope.ORDERS_READ) and may_see_order(actor, live.order.supplier_id)

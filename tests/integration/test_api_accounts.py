@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from api.ids import to_global_id
 from db.engine import Database
+from db.uow import UnitOfWork
 from domain.accounts.model import Role
 from tests.support.api import GraphQLClient
-from tests.support.factories import PASSWORD, Seller
+from tests.support.factories import PASSWORD, Seller, make_org
 
 LOGIN = """mutation($input: LoginInput!) { login(input: $input) {
   token csrfToken viewer { role organization { slug } user { username } }
@@ -176,3 +180,215 @@ async def test_sign_up_is_off_by_default(client: GraphQLClient) -> None:
            organization { slug } errors { code } } }"""
     )
     assert data["signUp"]["errors"][0]["code"] == "SIGNUP_DISABLED"
+
+
+UPDATE_USER = """mutation($input: UpdateUserInput!) { updateUser(input: $input) {
+    user { username displayName role isActive } errors { code field } } }"""
+DEACTIVATE = """mutation($input: DeactivateUserInput!) { deactivateUser(input: $input) {
+    user { username isActive } errors { code field } } }"""
+REACTIVATE = """mutation($input: ReactivateUserInput!) { reactivateUser(input: $input) {
+    user { username isActive } errors { code field } } }"""
+
+
+def user_id(seller: Seller, role: Role) -> str:
+    user = seller.users[role]
+    assert user.id is not None
+    return to_global_id("User", user.id)
+
+
+async def audit_actions(db: Database, seller: Seller) -> list[str]:
+    async with UnitOfWork(db, seller.org_id) as uow:
+        return [e.action for e in await uow.events.audit_entries(seller.org_id, 50)]
+
+
+async def test_owner_changes_a_role_and_the_old_sessions_end(
+    client: GraphQLClient, db: Database, seller: Seller
+) -> None:
+    owner = client.token_for(seller, Role.OWNER)
+    operator = client.token_for(seller, Role.OPERATOR)
+    changed = await client.data(
+        UPDATE_USER,
+        {"input": {"id": user_id(seller, Role.OPERATOR), "role": "WAREHOUSE"}},
+        token=owner,
+    )
+    assert changed["updateUser"] == {
+        "user": {
+            "username": "operator",
+            "displayName": "Operator",
+            "role": "WAREHOUSE",
+            "isActive": True,
+        },
+        "errors": [],
+    }
+    ended = await client.gql(ORDERS, token=operator)
+    assert ended["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    again = (await client.data(LOGIN, login_input(seller, username="operator")))["login"]
+    assert again["viewer"]["role"] == "WAREHOUSE"
+
+    # A new display name changes nothing the user may do: the session stays.
+    renamed = await client.data(
+        UPDATE_USER,
+        {"input": {"id": user_id(seller, Role.OPERATOR), "displayName": "仓库小王"}},
+        token=owner,
+    )
+    assert renamed["updateUser"]["user"]["displayName"] == "仓库小王"
+    assert (await client.data(ORDERS, token=again["token"]))["orders"]["totalCount"] == 0
+    assert (await audit_actions(db, seller)).count("user.update") == 2
+
+
+async def test_update_user_refuses_with_typed_errors(client: GraphQLClient, seller: Seller) -> None:
+    owner = client.token_for(seller, Role.OWNER)
+    other = await make_org(client.services.db)
+
+    async def error(input: dict[str, Any], token: str = owner) -> dict[str, Any]:
+        payload = (await client.data(UPDATE_USER, {"input": input}, token=token))["updateUser"]
+        assert payload["user"] is None
+        return dict(payload["errors"][0])
+
+    service_id = user_id(seller, Role.SERVICE)
+    assert await error({"id": service_id, "role": "SUPPLIER"}) == {
+        "code": "INVALID_INPUT",
+        "field": "supplier",
+    }
+    assert await error({"id": service_id, "role": "MANAGER", "supplier": "X"}) == {
+        "code": "INVALID_INPUT",
+        "field": "supplier",
+    }
+    assert await error({"id": service_id, "displayName": "  "}) == {
+        "code": "INVALID_INPUT",
+        "field": "displayName",
+    }
+    # Another seller's user is as unknown as a user that does not exist.
+    assert (await error({"id": user_id(other, Role.SERVICE), "role": "MANAGER"}))["code"] == (
+        "NOT_FOUND"
+    )
+    assert (await error({"id": to_global_id("User", 0), "role": "MANAGER"}))["code"] == (
+        "NOT_FOUND"
+    )
+    assert (await error({"id": to_global_id("Order", 1), "role": "MANAGER"}))["code"] == (
+        "INVALID_ID"
+    )
+    for role in (Role.MANAGER, Role.OPERATOR, Role.SUPPLIER):
+        denied = await error({"id": service_id, "role": "OWNER"}, client.token_for(seller, role))
+        assert denied["code"] == "FORBIDDEN"
+    # The last active owner cannot step down ...
+    last = await error({"id": user_id(seller, Role.OWNER), "role": "MANAGER"})
+    assert last == {"code": "CONFLICT", "field": None}
+    # ... until there is another.
+    promoted = await client.data(
+        UPDATE_USER, {"input": {"id": user_id(seller, Role.MANAGER), "role": "OWNER"}}, token=owner
+    )
+    assert promoted["updateUser"]["user"]["role"] == "OWNER"
+    stepped_down = await client.data(
+        UPDATE_USER, {"input": {"id": user_id(seller, Role.OWNER), "role": "MANAGER"}}, token=owner
+    )
+    assert stepped_down["updateUser"]["user"]["role"] == "MANAGER"
+
+
+async def test_supplier_users_change_supplier_and_role(
+    client: GraphQLClient, seller: Seller
+) -> None:
+    owner = client.token_for(seller, Role.OWNER)
+    supplier = client.token_for(seller, Role.SUPPLIER)
+    moved = await client.data(
+        UPDATE_USER,
+        {"input": {"id": user_id(seller, Role.SUPPLIER), "supplier": "Supplier B"}},
+        token=owner,
+    )
+    assert moved["updateUser"]["user"]["role"] == "SUPPLIER"
+    # Another supplier means other orders: the old session ends.
+    ended = await client.gql(ORDERS, token=supplier)
+    assert ended["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    staff = await client.data(
+        UPDATE_USER,
+        {"input": {"id": user_id(seller, Role.SUPPLIER), "role": "SERVICE"}},
+        token=owner,
+    )
+    assert staff["updateUser"]["user"]["role"] == "SERVICE"
+    back = await client.data(
+        UPDATE_USER,
+        {"input": {"id": user_id(seller, Role.SUPPLIER), "role": "SUPPLIER", "supplier": "A"}},
+        token=owner,
+    )
+    assert back["updateUser"]["user"]["role"] == "SUPPLIER"
+
+
+async def test_deactivate_and_reactivate_a_user(
+    client: GraphQLClient, db: Database, seller: Seller
+) -> None:
+    owner = client.token_for(seller, Role.OWNER)
+    service = client.token_for(seller, Role.SERVICE)
+    off = await client.data(
+        DEACTIVATE, {"input": {"id": user_id(seller, Role.SERVICE)}}, token=owner
+    )
+    assert off["deactivateUser"] == {
+        "user": {"username": "service", "isActive": False},
+        "errors": [],
+    }
+    assert (await client.gql(ORDERS, token=service))["errors"][0]["extensions"]["code"] == (
+        "UNAUTHENTICATED"
+    )
+    refused = await client.data(LOGIN, login_input(seller, username="service"))
+    assert refused["login"]["errors"][0]["code"] == "INVALID_CREDENTIALS"
+    # Twice is the same as once.
+    again = await client.data(
+        DEACTIVATE, {"input": {"id": user_id(seller, Role.SERVICE)}}, token=owner
+    )
+    assert again["deactivateUser"]["user"]["isActive"] is False
+
+    on = await client.data(
+        REACTIVATE, {"input": {"id": user_id(seller, Role.SERVICE)}}, token=owner
+    )
+    assert on["reactivateUser"]["user"]["isActive"] is True
+    assert (await client.data(LOGIN, login_input(seller, username="service")))["login"]["token"]
+    # Sessions from before the deactivation stay void.
+    assert (await client.gql(ORDERS, token=service))["errors"][0]["extensions"]["code"] == (
+        "UNAUTHENTICATED"
+    )
+    actions = await audit_actions(db, seller)
+    assert {"user.deactivate", "user.reactivate"} <= set(actions)
+    assert actions.count("user.deactivate") == 1
+
+
+async def test_deactivation_refusals(client: GraphQLClient, seller: Seller) -> None:
+    owner = client.token_for(seller, Role.OWNER)
+    myself = await client.data(
+        DEACTIVATE, {"input": {"id": user_id(seller, Role.OWNER)}}, token=owner
+    )
+    assert myself["deactivateUser"]["errors"] == [{"code": "INVALID_INPUT", "field": "id"}]
+    manager = client.token_for(seller, Role.MANAGER)
+    denied = await client.data(
+        DEACTIVATE, {"input": {"id": user_id(seller, Role.SERVICE)}}, token=manager
+    )
+    assert denied["deactivateUser"]["errors"][0]["code"] == "FORBIDDEN"
+    other = await make_org(client.services.db)
+    foreign = await client.data(
+        DEACTIVATE, {"input": {"id": user_id(other, Role.SERVICE)}}, token=owner
+    )
+    assert foreign["deactivateUser"]["errors"][0]["code"] == "NOT_FOUND"
+    foreign = await client.data(
+        REACTIVATE, {"input": {"id": user_id(other, Role.SERVICE)}}, token=owner
+    )
+    assert foreign["reactivateUser"]["errors"][0]["code"] == "NOT_FOUND"
+
+    # An API token acts for the owner who made it; it cannot deactivate that last owner either,
+    # and without the users:write scope it cannot deactivate anyone.
+    create = """mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) {
+        secret errors { code } } }"""
+    admin = await client.data(
+        create, {"input": {"name": "HR", "scopes": ["USERS_WRITE"]}}, token=owner
+    )
+    token = admin["createApiToken"]["secret"]
+    last = await client.data(
+        DEACTIVATE, {"input": {"id": user_id(seller, Role.OWNER)}}, token=token
+    )
+    assert last["deactivateUser"]["errors"] == [{"code": "CONFLICT", "field": None}]
+    reader = await client.data(
+        create, {"input": {"name": "BI", "scopes": ["ORDERS_READ"]}}, token=owner
+    )
+    scoped = await client.data(
+        DEACTIVATE,
+        {"input": {"id": user_id(seller, Role.SERVICE)}},
+        token=reader["createApiToken"]["secret"],
+    )
+    assert scoped["deactivateUser"]["errors"][0]["code"] == "FORBIDDEN"
