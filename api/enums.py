@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from domain.accounts.model import Role, Scope
+from domain.notifications.model import Severity
 from domain.orders.model import OrderSort, OrderStatus
 from domain.shops.model import Channel
 
@@ -13,3 +14,6 @@ OrderSortEnum = strawberry.enum(OrderSort, name="OrderSort")
 ChannelEnum = strawberry.enum(Channel, name="Channel")
 RoleEnum = strawberry.enum(Role, name="Role")
 ScopeEnum = strawberry.enum(Scope, name="Scope")
+SeverityEnum = strawberry.enum(
+    Severity, name="Severity", description="How urgent a notification is."
+)

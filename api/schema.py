@@ -22,15 +22,27 @@ from api.extensions import CsrfGuard, cost_rule
 from api.inventory.mutations import InventoryMutations
 from api.inventory.queries import InventoryQueries
 from api.node import NodeQueries
+from api.notifications.mutations import NotificationMutations
+from api.notifications.queries import NotificationQueries
 from api.orders.mutations import OrderMutations
 from api.orders.queries import OrderQueries
 from api.orders.subscriptions import OrderSubscriptions
 from db.settings import Settings
 
 Query = merge_types(
-    "Query", (NodeQueries, AccountQueries, OrderQueries, CatalogQueries, InventoryQueries)
+    "Query",
+    (
+        NodeQueries,
+        AccountQueries,
+        OrderQueries,
+        CatalogQueries,
+        InventoryQueries,
+        NotificationQueries,
+    ),
 )
-Mutation = merge_types("Mutation", (AccountMutations, OrderMutations, InventoryMutations))
+Mutation = merge_types(
+    "Mutation", (AccountMutations, OrderMutations, InventoryMutations, NotificationMutations)
+)
 Subscription = merge_types("Subscription", (OrderSubscriptions,))
 
 

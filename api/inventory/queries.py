@@ -27,7 +27,7 @@ from api.pagination import Connection, PageRequest, list_connection
 from api.permissions import StockRead
 from db.repositories.inventory import LedgerFilter, StockFilter
 from domain.errors import DomainError
-from domain.inventory import service
+from domain.inventory import reservation, service
 from domain.inventory.model import BackorderStatus
 
 
@@ -60,11 +60,15 @@ class InventoryQueries:
         )
         async with ctx.uow() as uow:
             totals = await service.stock_totals(uow, ctx.require_actor(), flt)
+        pending = await reservation.pending_reservations(
+            ctx.services.db, ctx.require_actor().org_id
+        )
         return StockLevelConnection(
             edges=page.edges,
             page_info=page.page_info,
             total_count=page.total_count,
             totals=StockTotals.from_row(totals),
+            pending_reservations=pending.count,
         )
 
     @strawberry.field(  # type: ignore[untyped-decorator]

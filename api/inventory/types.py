@@ -199,6 +199,9 @@ class StockTotals:
 @strawberry.type
 class StockLevelConnection(Connection[StockLevel]):
     totals: StockTotals
+    pending_reservations: int = strawberry.field(
+        description="Orders of this seller still waiting for their first reservation attempt."
+    )
 
 
 @strawberry.type(description="One change of a stock level (库存流水): who, why, and the result.")

@@ -73,6 +73,11 @@ class CreateOrderInput:
     buyer_remark: str = ""
     seller_remark: str = ""
     paid_at: datetime | None = None
+    reserve_now: bool = strawberry.field(
+        default=False,
+        description="Reserve stock before answering, so the payload shows RESERVED or "
+        "BACKORDERED (otherwise the reservation loop does it within moments).",
+    )
 
     def to_domain(self) -> ManualOrderDraft:
         return ManualOrderDraft(

@@ -11,6 +11,7 @@ from api.ids import decode_id
 from api.orders.inputs import AddOrderRemarkInput, CancelOrderInput, CreateOrderInput
 from api.orders.types import Order, OrderPayload, OrderRemark, OrderRemarkPayload
 from api.permissions import IsAuthenticated
+from domain.inventory import reservation
 from domain.orders import service
 
 
@@ -24,9 +25,15 @@ class OrderMutations:
 
         async def action() -> OrderPayload:
             draft = input.to_domain()
+            actor = ctx.require_actor()
             async with ctx.uow() as uow:
-                order = await service.create_manual_order(uow, ctx.require_actor(), draft)
+                order = await service.create_manual_order(uow, actor, draft)
                 await uow.commit()
+            if input.reserve_now and order.id is not None:
+                # Its own transaction: the order exists either way, like one from a platform.
+                await reservation.reserve_order(ctx.services.db, actor, order.id)
+                async with ctx.uow() as uow:
+                    order = await service.get_order(uow, actor, order.id)
             return OrderPayload(order=Order.from_row(order))
 
         return await run_mutation(action, OrderPayload)
