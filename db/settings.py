@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     redis_prefix: str = Field(
         default="orderflow", description="Prefix of every Redis key and pub/sub channel."
     )
+    worker_poll_seconds: float = Field(
+        default=0.02, gt=0, le=5, description="How often a worker looks for new jobs."
+    )
     reservation_batch_size: int = Field(
         default=200, ge=1, le=5000, description="Orders one reservation batch takes at most."
     )

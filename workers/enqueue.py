@@ -93,6 +93,23 @@ class JobQueue:
         log.debug("job.enqueued", function=function, job_id=job.job_id)
         return job.job_id
 
+    async def enqueue_coalesced(
+        self, function: str, key: str, *args: Any, follow_up_after: float = 0.05
+    ) -> str | None:
+        """Queue ``function`` at most once per ``key``, yet never miss a wake-up.
+
+        If a job of that key is already queued it will see what woke us; if it is running it
+        may be past its last look, so a follow-up of the same key is queued to run after it
+        (itself at most one).  For work read from the database (the reservation loop), where
+        running once more finds nothing and costs one query.
+        """
+        queued = await self.enqueue(function, *args, job_id=key)
+        if queued is None:
+            queued = await self.enqueue(
+                function, *args, job_id=f"{key}:again", defer_by=follow_up_after
+            )
+        return queued
+
     async def close(self) -> None:
         if self._owns_connection:
             await self._redis.aclose(close_connection_pool=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,8 +34,14 @@ log = structlog.get_logger(__name__)
 #: ``job(ctx, event)`` with ``event = EventMessage.to_dict()`` and job id ``f"{job}:{event id}"``.
 #: Owners of a job add their route here (e.g. ``"order.created": ["reserve_order_job"]``).
 TOPIC_JOBS: dict[str, list[str]] = {
-    "order.created": ["wake_reservation_loop"],
-    "stock.changed": ["wake_reservation_loop"],
+    "order.created": ["reservation_loop"],
+    "stock.changed": ["reservation_loop"],
+}
+
+#: Jobs queued once per organisation rather than once per event (their work is read from the
+#: database): the job name and its key for an organisation.
+COALESCED_JOBS: dict[str, Callable[[int], str]] = {
+    "reservation_loop": lambda org_id: f"reservation-loop:{org_id}",
 }
 
 #: Published events are kept this long (for debugging and replays), then deleted by a cron job.
@@ -132,9 +138,15 @@ class OutboxRelay:
     async def _enqueue_jobs(self, messages: Sequence[EventMessage]) -> None:
         for message in messages:
             for job in self._routes.get(message.topic, ()):
-                job_id = await self._queue.enqueue(
-                    job, message.to_dict(), job_id=f"{job}:{message.id}"
-                )
+                coalesce = COALESCED_JOBS.get(job)
+                if coalesce is not None:
+                    job_id = await self._queue.enqueue_coalesced(
+                        job, coalesce(message.org_id), message.to_dict()
+                    )
+                else:
+                    job_id = await self._queue.enqueue(
+                        job, message.to_dict(), job_id=f"{job}:{message.id}"
+                    )
                 log.info(
                     "outbox.job_enqueued",
                     event_id=message.id,

@@ -123,6 +123,8 @@ class WorkerSettings:
             "job_timeout": cls.job_timeout,
             "keep_result": cls.keep_result,
             "max_tries": cls.max_tries,
+            # arq finds new jobs by polling: this bounds how long a woken loop waits to start.
+            "poll_delay": settings.worker_poll_seconds,
             "redis_settings": redis_settings(redis_url),
             "queue_name": queue_name(prefix),
             "handle_signals": False,

@@ -32,11 +32,11 @@ async def ctx(db: Database, settings: Settings) -> AsyncIterator[dict[str, Any]]
 
 def test_jobs_are_registered_and_routed() -> None:
     names = {getattr(f, "name", getattr(f, "__name__", "")) for f in WorkerSettings.functions}
-    assert {"reservation_loop", "wake_reservation_loop", "reservation_sweep"} <= names
+    assert {"reservation_loop", "reservation_sweep"} <= names
     crons = {c.name for c in WorkerSettings.cron_jobs}
     assert {"cron:reconcile_stock", "cron:reservation_sweep"} <= crons
-    assert TOPIC_JOBS["order.created"] == ["wake_reservation_loop"]
-    assert TOPIC_JOBS["stock.changed"] == ["wake_reservation_loop"]
+    assert TOPIC_JOBS["order.created"] == ["reservation_loop"]
+    assert TOPIC_JOBS["stock.changed"] == ["reservation_loop"]
 
 
 async def test_the_loop_backorders_then_fills_when_stock_arrives(
@@ -49,27 +49,28 @@ async def test_the_loop_backorders_then_fills_when_stock_arrives(
     order = await make_order_with(db, seller, [(sku, 2)])
     assert order.id is not None
 
-    first = await jobs.reservation_loop(ctx, seller.org_id)
+    first = await jobs.reservation_loop(ctx, {"org_id": seller.org_id})
     assert (first["orders"], first["backordered"]) == (1, 1)
     assert await order_status(db, seller.org_id, order.id) == "BACKORDERED"
     # Nothing changed since: the waiting order is not tried again.
-    assert (await jobs.reservation_loop(ctx, seller.org_id))["orders"] == 0
+    assert (await jobs.reservation_loop(ctx, {"org_id": seller.org_id}))["orders"] == 0
 
     await receive(db, seller, layout, sku, 5, bin_id=layout.bin_id())
-    second = await jobs.reservation_loop(ctx, seller.org_id)
+    second = await jobs.reservation_loop(ctx, {"org_id": seller.org_id})
     assert (second["orders"], second["reserved"], second["units"]) == (1, 1, 2)
     assert await order_status(db, seller.org_id, order.id) == "RESERVED"
-    assert (await jobs.reservation_loop(ctx, seller.org_id))["orders"] == 0
+    assert (await jobs.reservation_loop(ctx, {"org_id": seller.org_id}))["orders"] == 0
 
 
-async def test_wake_ups_coalesce_into_one_queued_loop(
+async def test_wake_ups_coalesce_into_one_queued_loop_and_one_follow_up(
     ctx: dict[str, Any], db: Database, settings: Settings
 ) -> None:
     seller = await make_org(db)
-    event = {"id": 1, "org_id": seller.org_id, "topic": "order.created", "payload": {}}
-    first = await jobs.wake_reservation_loop(ctx, event)
-    assert first == f"{settings.redis_prefix}:reservation-loop:{seller.org_id}"
-    assert await jobs.wake_reservation_loop(ctx, {**event, "id": 2}) is None
+    key = f"{settings.redis_prefix}:reservation-loop:{seller.org_id}"
+    assert await jobs.start_reservation_loop(ctx["queue"], seller.org_id) == key
+    # The loop may be running past its last look: one follow-up is queued behind it.
+    assert await jobs.start_reservation_loop(ctx["queue"], seller.org_id) == f"{key}:again"
+    assert await jobs.start_reservation_loop(ctx["queue"], seller.org_id) is None
 
 
 async def test_the_sweep_starts_loops_and_alerts_on_orders_waiting_too_long(
@@ -91,6 +92,6 @@ async def test_the_sweep_starts_loops_and_alerts_on_orders_waiting_too_long(
     assert [a.kind for a in alerts] == ["reservation.overdue"]  # once while unread
     assert alerts[0].severity == "CRITICAL" and alerts[0].payload["pending"] == 1
 
-    await jobs.reservation_loop(ctx, seller.org_id)
+    await jobs.reservation_loop(ctx, {"org_id": seller.org_id})
     nightly = await jobs.reconcile_stock(ctx)
     assert nightly["organisations"] >= 0

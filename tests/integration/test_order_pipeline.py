@@ -46,7 +46,9 @@ async def test_create_reserve_cancel_releases_stock(
     _, order_id = parse_global_id(gid)
 
     # order.created wakes the seller's reservation loop, which reserves the new order.
-    result = await jobs.reservation_loop({"db": db, "settings": settings}, seller.org_id)
+    result = await jobs.reservation_loop(
+        {"db": db, "settings": settings}, {"org_id": seller.org_id}
+    )
     assert (result["orders"], result["reserved"]) == (1, 1)
     assert (await sku_totals(db, seller.org_id, sku.id)).reserved == 2
     shown = await client.data(LINES, {"id": gid}, token=token)
@@ -84,7 +86,7 @@ async def test_shipped_units_come_back_on_return(
     await receive(db, seller, layout, sku.id, 10, bin_id=bins[0].id or 0)
     order = await make_order_with(db, seller, [(sku.id, 3)])
     assert order.id is not None
-    await jobs.reservation_loop({"db": db, "settings": settings}, seller.org_id)
+    await jobs.reservation_loop({"db": db, "settings": settings}, {"org_id": seller.org_id})
     async with UnitOfWork(db, seller.org_id) as uow:  # shipment (发货出库), until fulfilment has it
         await inventory.commit_order(uow, seller.actor(), order.id)
         lines = await uow.orders.lines_for([order.id])

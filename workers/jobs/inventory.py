@@ -1,13 +1,12 @@
 """Inventory jobs: the per-seller reservation loop, its wake-ups and sweep, nightly reconcile.
 
-- ``reservation_loop(ctx, org_id)``: drains one organisation's pending orders in batches
-  (domain.inventory.reservation.drain).  Enqueued under the job id ``reservation-loop:{org}``
-  so at most one is queued per seller; batches of one seller are serialised in the database
-  (the reservation queue lock) even if two loops run.  Not retried by arq on failure: the
-  work list is the orders table, and the sweep starts a new loop.
-- ``wake_reservation_loop(ctx, event)``: routed from ``order.created`` (a new order) and
-  ``stock.changed`` (receive, count, transfer, release on cancel, return: backorders may be
-  fillable); starts the seller's loop.
+- ``reservation_loop(ctx, event)``: drains one organisation's (``event["org_id"]``) pending
+  orders in batches (domain.inventory.reservation.drain).  Routed from ``order.created`` (a new
+  order) and ``stock.changed`` (receive, count, transfer, release on cancel, return: backorders
+  may be fillable), queued once per seller (``JobQueue.enqueue_coalesced``: a wake-up that
+  comes while the loop runs queues one follow-up); batches of one seller are serialised in the
+  database (the reservation queue lock) even if two loops run.  Not retried by arq on failure:
+  the work list is the orders table, and the sweep starts a new loop.
 - ``reservation_sweep(ctx)``: cron, every few seconds: the safety net for a wake-up that came
   while a loop was finishing, or one lost with a worker; starts the loop of every seller with
   pending work, and raises an alert for orders pending longer than the threshold.
@@ -32,33 +31,25 @@ from db.uow import UnitOfWork
 from domain.inventory import reconcile, reservation
 from domain.notifications import service as notifications
 from workers.enqueue import JobQueue
+from workers.relay import COALESCED_JOBS
 
 log = structlog.get_logger(__name__)
 
 LOOP_JOB = "reservation_loop"
 
 
-def loop_job_id(org_id: int) -> str:
-    return f"reservation-loop:{org_id}"
-
-
 async def start_reservation_loop(queue: JobQueue, org_id: int) -> str | None:
-    """Queue the seller's loop unless one is already queued (then that one does the work)."""
-    return await queue.enqueue(LOOP_JOB, org_id, job_id=loop_job_id(org_id))
+    """Queue the seller's loop (what the relay does for order.created and stock.changed)."""
+    event = {"org_id": org_id, "topic": "reservation.sweep"}
+    return await queue.enqueue_coalesced(LOOP_JOB, COALESCED_JOBS[LOOP_JOB](org_id), event)
 
 
-async def reservation_loop(ctx: dict[str, Any], org_id: int) -> dict[str, int]:
-    structlog.contextvars.bind_contextvars(org_id=org_id)
+async def reservation_loop(ctx: dict[str, Any], event: dict[str, Any]) -> dict[str, int]:
+    org_id = int(event["org_id"])
+    structlog.contextvars.bind_contextvars(org_id=org_id, event_id=event.get("id"))
     settings: Settings = ctx["settings"]
     report = await reservation.drain(ctx["db"], org_id, batch_size=settings.reservation_batch_size)
     return dict(report.__dict__)
-
-
-async def wake_reservation_loop(ctx: dict[str, Any], event: dict[str, Any]) -> str | None:
-    """Routed from the outbox: something happened that may let orders reserve."""
-    org_id = int(event["org_id"])
-    structlog.contextvars.bind_contextvars(org_id=org_id, event_id=event.get("id"))
-    return await start_reservation_loop(ctx["queue"], org_id)
 
 
 async def reservation_sweep(ctx: dict[str, Any]) -> dict[str, int]:
@@ -94,7 +85,6 @@ async def reconcile_stock(ctx: dict[str, Any]) -> dict[str, int]:
 #: ends) and is not retried by arq (the sweep restarts it; the orders table is the work list).
 INVENTORY_JOBS = (
     func(reservation_loop, name=LOOP_JOB, keep_result=0, max_tries=1),
-    wake_reservation_loop,
     reservation_sweep,
     reconcile_stock,
 )
