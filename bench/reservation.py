@@ -9,11 +9,16 @@ In one run, on that database, at the same concurrency:
 (b) orderflow, one hot SKU: every order reserves 1 unit of the same SKU (one stock row), through
     ``domain.inventory.service.reserve_order`` (unit of work, RLS, order lock, stock lock,
     reservation + ledger + status history + outbox, commit);
-(c) orderflow, 1,000 SKUs: the same with each order on a random one of 1,000 SKUs.
+(c) orderflow, 1,000 SKUs: the same with each order on a random one of 1,000 SKUs;
+
+and the reservation loop's scenarios (bench/loop.py): (a') the raw equivalent of one order's
+writes, (d) draining 10,000 orders of one hot SKU, (e) of 1,000 SKUs, (f) latency from an
+order's commit to its RESERVED/BACKORDERED event with a real worker process.
 
 It prints reservations per second, p50/p99 latency per reservation, errors raised to callers,
-the oversell found afterwards (units reserved beyond on-hand, per SKU), and (b)/(a).  The
-target is (b) >= 80 % of (a), no oversell, no errors.
+the oversell found afterwards (units reserved beyond on-hand, per SKU), orders left NEW, and the
+ratios.  Targets: (b) >= 80 % of (a'), (d) and (e) >= 2x (a), (f) p99 < 250 ms and single
+orders on an idle system p50 < 50 ms; no oversell, no errors, no order left NEW.
 
 Orders are created (and the database analyzed) before the clock starts; only reservations
 are timed.  Every task runs on a connection of its own (the pool has exactly ``--concurrency``
@@ -41,7 +46,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from api.logs import configure_logging
-from db.embedded import admin_database_url_for, login_url
+from bench import loop
+from db.embedded import admin_database_url_for, login_url, resolve_service_urls
 from db.engine import Database
 from db.migrate import upgrade
 from db.settings import Settings
@@ -372,7 +378,132 @@ def print_table(outcomes: list[Outcome], concurrency: int) -> None:
     print(f"oversell = {total_oversell}, errors = {total_errors}")
 
 
-async def run(concurrency: int, count: int, keep: bool) -> int:
+async def _shop_of(owner_dsn: str, org_id: int) -> int:
+    conn = await asyncpg.connect(owner_dsn)
+    try:
+        return int(await conn.fetchval("SELECT min(id) FROM shops WHERE org_id = $1", org_id))
+    finally:
+        await conn.close()
+
+
+async def bench_loop(
+    db: Database,
+    owner_dsn: str,
+    app_url: str,
+    settings: Settings,
+    raw: Outcome,
+    hot: Outcome,
+    concurrency: int,
+    count: int,
+    drain_orders: int,
+) -> bool:
+    """(a'), (d), (e), (f); prints their table and returns whether every target is met."""
+    app_dsn = make_url(app_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    actor, skus = await make_seller(db, 1, units_per_sku=count + 100)
+    shop = await _shop_of(owner_dsn, actor.org_id)
+    ids = await loop.insert_orders(owner_dsn, actor.org_id, shop, skus, count, "R")
+    lines = await loop.order_lines(owner_dsn, ids)
+    seconds, latencies = await loop.raw_equivalent(
+        app_dsn, actor.org_id, skus[0], lines, concurrency
+    )
+    raw_eq = Outcome("(a') raw equivalent, 1 hot SKU", count, seconds, latencies, 0, None)
+
+    drains = []
+    for name, sku_count in (("(d) drain, 1 hot SKU", 1), ("(e) drain, 1,000 SKUs", 1000)):
+        actor, skus = await make_seller(db, sku_count, units_per_sku=1)
+        shop = await _shop_of(owner_dsn, actor.org_id)
+        drains.append(
+            await loop.drain_scenario(
+                db,
+                owner_dsn,
+                name,
+                actor.org_id,
+                shop,
+                skus,
+                drain_orders,
+                settings.reservation_batch_size,
+            )
+        )
+
+    urls = resolve_service_urls(settings)
+    prefix = f"ofbench-{uuid.uuid4().hex[:8]}"
+    actor, skus = await make_seller(db, 1000, units_per_sku=1000)
+    shop = await _shop_of(owner_dsn, actor.org_id)
+    log_path = f"/tmp/{prefix}-worker.log"
+    worker = loop.start_worker(app_url, urls.redis_url, prefix, log_path)
+    try:
+        await asyncio.sleep(3.0)  # the worker's start-up (arq, relay, LISTEN)
+        rate = max(1.0, drains[0].per_second / 2)
+        steady = await loop.latency_scenario(
+            app_dsn,
+            owner_dsn,
+            urls.redis_url,
+            prefix,
+            f"(f) {rate:.0f} orders/s for 10 s",
+            actor.org_id,
+            shop,
+            skus,
+            rate,
+            10.0,
+        )
+        idle = await loop.latency_scenario(
+            app_dsn,
+            owner_dsn,
+            urls.redis_url,
+            prefix,
+            "(f) single orders, idle",
+            actor.org_id,
+            shop,
+            skus,
+            1.0,
+            20,
+            spaced=0.25,
+        )
+    finally:
+        loop.stop_worker(worker)
+
+    print(
+        f"\n{'scenario':<34}{'orders':>8}{'orders/s':>10}{'batches':>9}{'reserved':>9}"
+        f"{'backord.':>9}{'oversell':>9}{'left NEW':>9}"
+    )
+    for d in drains:
+        print(
+            f"{d.name:<34}{d.orders:>8}{d.per_second:>10.0f}{d.batches:>9}{d.reserved:>9}"
+            f"{d.backordered:>9}{d.oversell:>9}{d.stranded:>9}"
+        )
+    print(f"\n{'scenario':<34}{'orders':>8}{'res/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'left NEW':>9}")
+    print(
+        f"{raw_eq.name:<34}{raw_eq.reservations:>8}{raw_eq.per_second:>10.0f}"
+        f"{raw_eq.percentile(0.5):>9.1f}{raw_eq.percentile(0.99):>9.1f}{'-':>9}"
+    )
+    for f in (steady, idle):
+        print(
+            f"{f.name:<34}{f.orders:>8}{f.rate:>10.0f}{f.percentile(0.5):>9.1f}"
+            f"{f.percentile(0.99):>9.1f}{f.stranded:>9}"
+        )
+    ratios = {
+        "(b)/(a')": (hot.per_second / raw_eq.per_second, 0.8),
+        "(d)/(a)": (drains[0].per_second / raw.per_second, 2.0),
+        "(e)/(a)": (drains[1].per_second / raw.per_second, 2.0),
+        "(d)/(a')": (drains[0].per_second / raw_eq.per_second, 2.0),
+    }
+    print()
+    for label, (value, target) in ratios.items():
+        verdict = "OK" if value >= target else "BELOW TARGET"
+        print(f"{label} = {value:.2f}x  (target >= {target:.1f}x: {verdict})")
+    latency_ok = steady.percentile(0.99) < 250 and idle.percentile(0.5) < 50
+    print(
+        f"(f) p99 = {steady.percentile(0.99):.0f} ms (target < 250), idle p50 = "
+        f"{idle.percentile(0.5):.0f} ms (target < 50): {'OK' if latency_ok else 'BELOW TARGET'}"
+    )
+    print(f"worker log: {log_path}")
+    clean = all(d.oversell == 0 and d.stranded == 0 for d in drains) and all(
+        f.stranded == 0 and len(f.latencies) == f.orders for f in (steady, idle)
+    )
+    return clean and latency_ok and all(v >= t for v, t in ratios.values())
+
+
+async def run(concurrency: int, count: int, keep: bool, drain_orders: int) -> int:
     settings = Settings()
     configure_logging(settings)
     server = make_url(admin_database_url_for(settings))
@@ -407,12 +538,15 @@ async def run(concurrency: int, count: int, keep: bool) -> int:
             spread = await bench_service(
                 db, migrator, "(c) orderflow, 1,000 SKUs", 1000, concurrency, count
             )
+            loop_ok = await bench_loop(
+                db, dsn, app_url, settings, raw, hot, concurrency, count, drain_orders
+            )
         finally:
             await db.dispose()
             await migrator.dispose()
         print_table([raw, hot, spread], concurrency)
         ok = (
-            hot.per_second >= 0.8 * raw.per_second
+            loop_ok
             and not any(o.oversell for o in (raw, hot, spread))
             and not any(o.errors for o in (raw, hot, spread))
         )
@@ -429,6 +563,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32, help="tasks = connections")
     parser.add_argument("--reservations", type=int, default=3000, help="per scenario")
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
+    parser.add_argument("--drain-orders", type=int, default=10_000, help="orders of (d) and (e)")
     parser.add_argument("--no-uvloop", action="store_true", help="use asyncio's own loop")
     args = parser.parse_args()
     loop_factory = None
@@ -440,7 +575,7 @@ def main() -> None:
         except ImportError:
             pass
     with asyncio.Runner(loop_factory=loop_factory) as runner:
-        code = runner.run(run(args.concurrency, args.reservations, args.keep))
+        code = runner.run(run(args.concurrency, args.reservations, args.keep, args.drain_orders))
     sys.exit(code)
 
 
