@@ -10,6 +10,7 @@ locked here and written as values, never as ``reserved + n`` over an older read.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,27 +49,27 @@ FROM orders o
 WHERE o.org_id = $1 AND o.status = 'NEW'
 """
 
+# One round trip: each locked order with its shop's rules and its lines, each line with what
+# is already reserved for it and in which warehouses.
 _DEMAND_SQL = """
 SELECT o.id, o.status, o.shop_id, o.external_id, o.total_fen, o.receiver_province,
        o.paid_at, o.created_at, sh.allow_partial_reservation,
-       coalesce(p.allow_split, false) AS allow_split
+       coalesce(p.allow_split, false) AS allow_split,
+       (SELECT coalesce(json_agg(json_build_array(l.id, l.sku_id, l.quantity, r.reserved,
+                                                  r.warehouses) ORDER BY l.id), '[]')
+        FROM order_lines l
+        CROSS JOIN LATERAL (
+            SELECT CAST(coalesce(sum(x.quantity), 0) AS int) AS reserved,
+                   coalesce(array_remove(array_agg(DISTINCT x.warehouse_id), NULL),
+                            '{}') AS warehouses
+            FROM reservations x
+            WHERE x.org_id = l.org_id AND x.order_id = l.order_id
+              AND x.order_line_id = l.id AND x.status = 'ACTIVE') r
+        WHERE l.org_id = o.org_id AND l.order_id = o.id) AS lines
 FROM orders o
 JOIN shops sh ON sh.org_id = o.org_id AND sh.id = o.shop_id
 LEFT JOIN shop_stock_policies p ON p.org_id = o.org_id AND p.shop_id = o.shop_id
 WHERE o.org_id = $1 AND o.id = ANY(CAST($2 AS bigint[]))
-"""
-
-_LINES_SQL = """
-SELECT l.order_id, l.id, l.sku_id, l.quantity,
-       CAST(coalesce(sum(r.quantity), 0) AS int) AS reserved,
-       array_remove(array_agg(DISTINCT r.warehouse_id), NULL) AS warehouses
-FROM order_lines l
-LEFT JOIN reservations r
-  ON r.org_id = l.org_id AND r.order_id = l.order_id
- AND r.order_line_id = l.id AND r.status = 'ACTIVE'
-WHERE l.org_id = $1 AND l.order_id = ANY(CAST($2 AS bigint[]))
-GROUP BY l.org_id, l.id
-ORDER BY l.order_id, l.id
 """
 
 _BLOCKERS_SQL = """
@@ -210,15 +211,12 @@ class ReservationQueue:
         fresh snapshot, so reservations committed by the previous holder are seen)."""
         if not order_ids:
             return []
-        conn = self.conn
-        heads = await conn.fetch(_DEMAND_SQL, self.org_id, list(order_ids))
-        lines = await conn.fetch(_LINES_SQL, self.org_id, list(order_ids))
-        by_order: dict[int, list[Any]] = {}
-        for row in lines:
-            by_order.setdefault(row["order_id"], []).append(row)
+        heads = await self.conn.fetch(_DEMAND_SQL, self.org_id, list(order_ids))
         found = []
         for head in heads:
-            rows = by_order.get(head["id"], [])
+            # SQLAlchemy's pool registers a JSON codec on its connections; a bare one has none.
+            raw = head["lines"]
+            lines = json.loads(raw) if isinstance(raw, str) else raw
             found.append(
                 QueuedDemand(
                     demand=OrderDemand(
@@ -232,10 +230,12 @@ class ReservationQueue:
                         allow_partial=head["allow_partial_reservation"],
                         allow_split=head["allow_split"],
                         lines=tuple(
-                            DemandLine(r["id"], r["sku_id"], r["quantity"], r["reserved"])
-                            for r in rows
+                            DemandLine(line_id, sku_id, quantity, reserved)
+                            for line_id, sku_id, quantity, reserved, _ in lines
                         ),
-                        reserved_warehouses=frozenset(w for r in rows for w in r["warehouses"]),
+                        reserved_warehouses=frozenset(
+                            w for *_, warehouses in lines for w in warehouses
+                        ),
                     ),
                     queued_at=head["paid_at"] or head["created_at"],
                 )

@@ -286,14 +286,14 @@ async def _reserve_locked(
     changed = await write_status_changes(uow.conn, uow.org_id, changes, note)
     if changed != len(changes):
         raise RuntimeError("a locked order changed status under its lock")
-    await queue.write_backorders(
-        [p.order_id for p in batch.orders],
-        [
-            Shortfall(p.order_id, line, sku, qty, demands[p.order_id].paid_at)
-            for p in batch.orders
-            for line, (sku, qty) in sorted(p.missing.items())
-        ],
-    )
+    shortfalls = [
+        Shortfall(p.order_id, line, sku, qty, demands[p.order_id].paid_at)
+        for p in batch.orders
+        for line, (sku, qty) in sorted(p.missing.items())
+    ]
+    # Only a short line or an order that was waiting has backorders to write or fill.
+    if shortfalls or any(p.current is OrderStatus.BACKORDERED for p in batch.orders):
+        await queue.write_backorders([p.order_id for p in batch.orders], shortfalls)
     return batch.orders
 
 
