@@ -15,6 +15,7 @@ from strawberry.exceptions import ConnectionRejectionError
 
 from api.auth import actor_for, credential_from
 from api.context import Context
+from api.graphiql import graphiql_page
 from api.services import AppServices
 
 log = structlog.get_logger(__name__)
@@ -33,6 +34,11 @@ class RateLimited(HTTPException):
 
 
 class OrderflowGraphQL(GraphQL[Context, None]):
+    @property
+    def graphql_ide_html(self) -> str:
+        # orderflow's GraphiQL page: assets from this server, not a CDN; sends our CSRF header.
+        return graphiql_page()
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
