@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 
 from db.engine import Database
 from db.redis import (
+    RedisGuard,
     RedisLimiter,
     RedisLoginThrottle,
     RedisRequestLimiter,
@@ -28,6 +29,8 @@ class AppServices:
     request_limiter: RedisRequestLimiter
     denylist: RedisSessionDenylist
     secret_key: str
+    #: Shared by the stores above: one view of whether Redis answers (see db/redis.py).
+    redis_guard: RedisGuard
 
     @property
     def token_ttl(self) -> timedelta:
@@ -37,17 +40,24 @@ class AppServices:
     def create(
         cls, settings: Settings, database_url: str, redis_url: str, secret_key: str
     ) -> AppServices:
-        redis = redis_client(redis_url)
-        limiter = RedisLimiter(redis_url, settings.redis_prefix)
+        redis = redis_client(redis_url, settings)
+        limiter = RedisLimiter(redis_url, settings.redis_prefix, settings)
+        guard = RedisGuard(settings.redis_retry_seconds)
         return cls(
             settings=settings,
             db=Database.connect(database_url, settings),
             redis=redis,
             limiter=limiter,
-            login_throttle=RedisLoginThrottle(limiter, settings.login_attempts_per_15min),
-            request_limiter=RedisRequestLimiter(limiter, settings.rate_limit_per_minute),
-            denylist=RedisSessionDenylist(redis, settings.redis_prefix),
+            login_throttle=RedisLoginThrottle(limiter, settings.login_attempts_per_15min, guard),
+            request_limiter=RedisRequestLimiter(limiter, settings.rate_limit_per_minute, guard),
+            denylist=RedisSessionDenylist(
+                redis,
+                settings.redis_prefix,
+                guard,
+                cache_seconds=settings.session_denylist_cache_seconds,
+            ),
             secret_key=secret_key,
+            redis_guard=guard,
         )
 
     async def close(self) -> None:
