@@ -17,10 +17,13 @@ class RelaySession:
     state: str
     holds_lock: bool
     in_transaction: bool
+    #: How long its current transaction has been open, if one is.
+    transaction_seconds: float | None
 
 
 async def relay_sessions(admin_db: Database) -> list[RelaySession]:
-    """The relay connections to this test database: their state and whether they hold the lock.
+    """The relay connections to this test database (by name, or because they hold the relay
+    lock): their state, whether they hold the lock, how long their transaction is open.
 
     An advisory lock on one bigint key shows in ``pg_locks`` as classid (high 32 bits), objid
     (low 32 bits) and objsubid 1.
@@ -31,13 +34,20 @@ async def relay_sessions(admin_db: Database) -> list[RelaySession]:
                 text(
                     """
                     SELECT a.pid, a.state, a.xact_start IS NOT NULL AS in_transaction,
+                           EXTRACT(EPOCH FROM clock_timestamp() - a.xact_start)
+                               AS transaction_seconds,
                            EXISTS (
                                SELECT 1 FROM pg_locks l
                                WHERE l.pid = a.pid AND l.locktype = 'advisory' AND l.granted
                                  AND l.classid = :high AND l.objid = :low AND l.objsubid = 1
                            ) AS holds_lock
                     FROM pg_stat_activity a
-                    WHERE a.datname = current_database() AND a.application_name = :name
+                    WHERE a.datname = current_database()
+                      AND (a.application_name = :name OR EXISTS (
+                               SELECT 1 FROM pg_locks l
+                               WHERE l.pid = a.pid AND l.locktype = 'advisory' AND l.granted
+                                 AND l.classid = :high AND l.objid = :low AND l.objsubid = 1
+                           ))
                     """
                 ),
                 {
@@ -53,6 +63,9 @@ async def relay_sessions(admin_db: Database) -> list[RelaySession]:
             state=row.state,
             holds_lock=row.holds_lock,
             in_transaction=row.in_transaction,
+            transaction_seconds=(
+                float(row.transaction_seconds) if row.transaction_seconds is not None else None
+            ),
         )
         for row in rows
     ]
