@@ -30,9 +30,11 @@ from typing import Any
 
 import structlog
 from redis.asyncio import Redis
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.engine import Database
+from db.redis import REDIS_FAILURES
 from db.repositories.events import RelayLock
 from db.settings import Settings
 from db.uow import OUTBOX_CHANNEL, UnitOfWork
@@ -228,8 +230,14 @@ class OutboxRelay:
                     published = await self._pass_until_stopped(stop)
                 except Exception as exc:
                     delay = backoff.next()
+                    # Redis or PostgreSQL away is expected now and then: one line, no traceback.
+                    # Anything else is a bug and gets its traceback.
+                    expected = isinstance(exc, (*REDIS_FAILURES, DBAPIError))
                     log.warning(
-                        "outbox.relay_failed", error=repr(exc), retry_in=delay, exc_info=True
+                        "outbox.relay_failed",
+                        error=repr(exc),
+                        retry_in=delay,
+                        exc_info=not expected,
                     )
                     await _wait_any(stop, seconds=delay)
                     continue

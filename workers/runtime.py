@@ -115,9 +115,13 @@ async def _run_until_stopped(worker: Worker, stop: asyncio.Event, grace_seconds:
         await _cancel_running_jobs(worker)
         try:
             await worker.close()  # runs on_shutdown, closes its Redis pool
-        except Exception:
+        except Exception as exc:
             # Redis gone: still stop the relay, release the database and the Redis pool.
-            log.warning("worker.close_failed", exc_info=True)
+            log.warning(
+                "worker.close_failed",
+                error=repr(exc),
+                exc_info=not isinstance(exc, REDIS_FAILURES),
+            )
             await shutdown(worker.ctx)
             with contextlib.suppress(Exception):
                 await worker.pool.aclose(close_connection_pool=True)
