@@ -61,14 +61,21 @@ class Database:
             connect_args=connect_args,
         )
 
-    def unpooled_engine(self) -> AsyncEngine:
+    def unpooled_engine(self, application_name: str) -> AsyncEngine:
         """Same database and connection settings, but closing a connection really closes it.
 
         For a connection that holds a session-level lock (the outbox relay's): a pool would keep
-        it open, lock included, and lend it to the next borrower.
+        it open, lock included, and lend it to the next borrower.  ``application_name`` shows
+        in ``pg_stat_activity`` who holds it.
         """
+        server_settings = {
+            **self.connect_args.get("server_settings", {}),
+            "application_name": application_name,
+        }
         return create_async_engine(
-            self.engine.url, poolclass=NullPool, connect_args=self.connect_args
+            self.engine.url,
+            poolclass=NullPool,
+            connect_args={**self.connect_args, "server_settings": server_settings},
         )
 
     async def dispose(self) -> None:

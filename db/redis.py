@@ -230,7 +230,7 @@ class RedisSessionDenylist:
     """Session tokens ended by logout before they expire: in Redis, shared by every process,
     with a local cache in each.
 
-    Policy (README, "Sessions when Redis is down"):
+    Policy (README, "When Redis is slow or down"):
 
     - A revocation this process made or saw stays cached here until the token expires, so this
       process refuses that token without asking Redis, outage or not.

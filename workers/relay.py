@@ -166,13 +166,11 @@ class OutboxRelay:
         """
         if self._conn is None:
             if self._engine is None:
-                self._engine = self._db.unpooled_engine()
+                self._engine = self._db.unpooled_engine(RELAY_APPLICATION_NAME)
             conn = await self._engine.connect()
             try:
-                raw = await conn.get_raw_connection()
-                driver = raw.driver_connection
+                driver = (await conn.get_raw_connection()).driver_connection
                 assert driver is not None
-                await driver.execute(f"SET application_name = '{RELAY_APPLICATION_NAME}'")
             except BaseException:
                 await conn.close()
                 raise
