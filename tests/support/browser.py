@@ -19,7 +19,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / ".orderflow" / "artifacts"
 
 def _apt_install(package: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["apt-get", "install", "-y", "--no-install-recommends", package],
+        ["apt-get", "install", "-y", package],
         capture_output=True,
         text=True,
         env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
