@@ -14,8 +14,9 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
+from api.graphiql import ASSETS_PATH, graphiql_assets_app
 from api.schema import build_schema
 from api.services import AppServices
 from api.view import PROTOCOLS, OrderflowGraphQL
@@ -109,9 +110,10 @@ def create_app(settings: Settings | None = None, options: AppOptions | None = No
             log.info("server.ready", environment=settings.environment)
             yield
 
+    graphiql = not settings.is_production
     graphql = OrderflowGraphQL(
         build_schema(settings),
-        graphql_ide=None if settings.is_production else "graphiql",
+        graphql_ide="graphiql" if graphiql else None,
         allow_queries_via_get=False,
         allowed_origins=settings.cors_origins,
         subscription_protocols=PROTOCOLS,
@@ -125,13 +127,17 @@ def create_app(settings: Settings | None = None, options: AppOptions | None = No
             allow_headers=["authorization", "content-type", "x-csrf-token"],
         )
     ]
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+    ]
+    if graphiql:
+        # GraphiQL's own files, so the page works without reaching any CDN.
+        routes.append(Mount(ASSETS_PATH, app=graphiql_assets_app(), name="graphiql-assets"))
     return Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-        ],
+        routes=routes,
         middleware=middleware,
         lifespan=lifespan,
     )

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from api.live import LiveHub
 from db.engine import Database
 from db.redis import (
+    RedisGuard,
     RedisLimiter,
     RedisLoginThrottle,
     RedisRequestLimiter,
@@ -30,6 +31,8 @@ class AppServices:
     denylist: RedisSessionDenylist
     secret_key: str
     live: LiveHub
+    #: Shared by the stores above: one view of whether Redis answers (see db/redis.py).
+    redis_guard: RedisGuard
 
     @property
     def token_ttl(self) -> timedelta:
@@ -39,20 +42,27 @@ class AppServices:
     def create(
         cls, settings: Settings, database_url: str, redis_url: str, secret_key: str
     ) -> AppServices:
-        redis = redis_client(redis_url)
-        limiter = RedisLimiter(redis_url, settings.redis_prefix)
+        redis = redis_client(redis_url, settings)
+        limiter = RedisLimiter(redis_url, settings.redis_prefix, settings)
+        guard = RedisGuard(settings.redis_retry_seconds)
         db = Database.connect(database_url, settings)
-        denylist = RedisSessionDenylist(redis, settings.redis_prefix)
+        denylist = RedisSessionDenylist(
+            redis,
+            settings.redis_prefix,
+            guard,
+            cache_seconds=settings.session_denylist_cache_seconds,
+        )
         return cls(
             settings=settings,
             db=db,
             redis=redis,
             limiter=limiter,
-            login_throttle=RedisLoginThrottle(limiter, settings.login_attempts_per_15min),
-            request_limiter=RedisRequestLimiter(limiter, settings.rate_limit_per_minute),
+            login_throttle=RedisLoginThrottle(limiter, settings.login_attempts_per_15min, guard),
+            request_limiter=RedisRequestLimiter(limiter, settings.rate_limit_per_minute, guard),
             denylist=denylist,
             secret_key=secret_key,
             live=LiveHub(db, redis, denylist, settings),
+            redis_guard=guard,
         )
 
     async def close(self) -> None:

@@ -29,6 +29,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 
 from api.auth import actor_for, credential_from, grant_for
 from api.context import Context
+from api.graphiql import graphiql_page
 from api.live import SESSION_ENDED_CODE
 from api.services import AppServices
 
@@ -87,6 +88,11 @@ PROTOCOLS = (GRAPHQL_TRANSPORT_WS_PROTOCOL,)
 
 class OrderflowGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = OrderflowTransportWSHandler
+
+    @property
+    def graphql_ide_html(self) -> str:
+        # orderflow's GraphiQL page: assets from this server, not a CDN; sends our CSRF header.
+        return graphiql_page()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import NullPool
 
 from db.settings import Settings
 
@@ -30,18 +32,51 @@ class Database:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     lock_timeout_ms: int
+    connect_args: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def connect(cls, url: str, settings: Settings, *, pool_size: int | None = None) -> Database:
+        connect_args: dict[str, Any] = {
+            "server_settings": {
+                "application_name": "orderflow",
+                # A client stuck between statements (a hung network call, a bug) must not hold
+                # row locks and an old snapshot for ever: PostgreSQL ends that session.
+                "idle_in_transaction_session_timeout": str(
+                    settings.db_idle_in_transaction_timeout_ms
+                ),
+            }
+        }
         engine = create_async_engine(
             url,
             pool_size=pool_size or settings.db_pool_size,
             max_overflow=pool_size or settings.db_pool_size,
             pool_pre_ping=True,
-            connect_args={"server_settings": {"application_name": "orderflow"}},
+            connect_args=connect_args,
         )
         sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
-        return cls(engine=engine, sessions=sessions, lock_timeout_ms=settings.lock_timeout_ms)
+        return cls(
+            engine=engine,
+            sessions=sessions,
+            lock_timeout_ms=settings.lock_timeout_ms,
+            connect_args=connect_args,
+        )
+
+    def unpooled_engine(self, application_name: str) -> AsyncEngine:
+        """Same database and connection settings, but closing a connection really closes it.
+
+        For a connection that holds a session-level lock (the outbox relay's): a pool would keep
+        it open, lock included, and lend it to the next borrower.  ``application_name`` shows
+        in ``pg_stat_activity`` who holds it.
+        """
+        server_settings = {
+            **self.connect_args.get("server_settings", {}),
+            "application_name": application_name,
+        }
+        return create_async_engine(
+            self.engine.url,
+            poolclass=NullPool,
+            connect_args={**self.connect_args, "server_settings": server_settings},
+        )
 
     async def dispose(self) -> None:
         await self.engine.dispose()

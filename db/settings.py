@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = Field(default="console", description="Log output.")
     log_level: str = Field(default="INFO", description="Log level.")
     db_pool_size: int = Field(default=10, ge=1, description="SQLAlchemy pool size per process.")
+    db_idle_in_transaction_timeout_ms: int = Field(
+        default=60_000,
+        ge=0,
+        description="PostgreSQL ends a session idle this long inside a transaction (0: never).",
+    )
     lock_timeout_ms: int = Field(default=2_000, ge=10, description="Row-lock wait before retry.")
     redis_prefix: str = Field(
         default="orderflow", description="Prefix of every Redis key and pub/sub channel."
@@ -82,6 +87,22 @@ class Settings(BaseSettings):
     )
     reservation_alert_after_seconds: int = Field(
         default=300, ge=10, description="Alert when an order waits this long for reservation."
+    )
+    redis_connect_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="Longest wait to connect to Redis."
+    )
+    redis_socket_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="Longest wait for one Redis reply."
+    )
+    redis_retry_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="After a Redis failure, requests skip Redis this long before trying again.",
+    )
+    session_denylist_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a session found not revoked is trusted without asking Redis.",
     )
     outbox_poll_seconds: float = Field(
         default=0.5, gt=0, description="How often the outbox relay looks for new events."

@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
 
@@ -37,9 +37,14 @@ OUTBOX_CHANNEL = "orderflow_outbox"
 
 
 class UnitOfWork:
-    def __init__(self, db: Database, org_id: int | None) -> None:
+    def __init__(
+        self, db: Database, org_id: int | None, *, connection: AsyncConnection | None = None
+    ) -> None:
+        """``connection``: run on this connection (not in a transaction yet) instead of one from
+        the pool; the outbox relay's, which holds its lock between transactions."""
         self._db = db
         self.org_id = org_id
+        self._connection = connection
         self._session: AsyncSession | None = None
         self._committed = False
         self._events_written = False
@@ -51,7 +56,11 @@ class UnitOfWork:
         return self._session
 
     async def __aenter__(self) -> Self:
-        self._session = self._db.sessions()
+        self._session = (
+            self._db.sessions(bind=self._connection)
+            if self._connection is not None
+            else self._db.sessions()
+        )
         await self._session.begin()
         try:
             await self._set_scope(self.org_id)

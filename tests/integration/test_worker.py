@@ -15,7 +15,7 @@ from db.engine import Database
 from db.settings import Settings
 from db.uow import UnitOfWork
 from workers import relay as relay_module
-from workers.enqueue import JobQueue, queue_name, redis_settings
+from workers.enqueue import JobQueue, arq_redis, queue_name
 from workers.runtime import run_worker
 from workers.settings import WorkerSettings
 
@@ -30,12 +30,23 @@ async def until(check: Callable[[], Awaitable[bool]], what: str, within: float =
         await asyncio.sleep(0.01)
 
 
-def test_redis_settings_accept_tcp_and_unix_socket_urls() -> None:
-    tcp = redis_settings("redis://:secret@cache.internal:6380/2")
-    assert (tcp.host, tcp.port, tcp.database, tcp.password) == ("cache.internal", 6380, 2, "secret")
-    assert tcp.unix_socket_path is None
-    sock = redis_settings("unix:///tmp/of/redis.socket?db=1")
-    assert (sock.unix_socket_path, sock.database) == ("/tmp/of/redis.socket", 1)
+def test_arq_client_accepts_tcp_and_unix_socket_urls_with_timeouts(settings: Settings) -> None:
+    tcp = arq_redis("redis://:secret@cache.internal:6380/2", settings).connection_pool
+    kwargs = tcp.connection_kwargs
+    assert (kwargs["host"], kwargs["port"], kwargs["db"], kwargs["password"]) == (
+        "cache.internal",
+        6380,
+        2,
+        "secret",
+    )
+    assert kwargs["socket_timeout"] == settings.redis_socket_timeout_seconds
+    assert kwargs["socket_connect_timeout"] == settings.redis_connect_timeout_seconds
+    sock = arq_redis("unix:///tmp/of/redis.socket?db=1", settings).connection_pool
+    assert (sock.connection_kwargs["path"], sock.connection_kwargs["db"]) == (
+        "/tmp/of/redis.socket",
+        1,
+    )
+    assert sock.connection_kwargs["socket_timeout"] == settings.redis_socket_timeout_seconds
 
 
 def test_worker_kwargs_carry_the_deployment_prefix(settings: Settings) -> None:
