@@ -12,4 +12,8 @@ OrderStatusEnum = strawberry.enum(OrderStatus, name="OrderStatus")
 OrderSortEnum = strawberry.enum(OrderSort, name="OrderSort")
 ChannelEnum = strawberry.enum(Channel, name="Channel")
 RoleEnum = strawberry.enum(Role, name="Role")
-ScopeEnum = strawberry.enum(Scope, name="Scope")
+ScopeEnum = strawberry.enum(
+    Scope,
+    name="Scope",
+    description="A permission, also what an API token may be given (the README's role matrix).",
+)

@@ -12,8 +12,7 @@ from strawberry.permission import BasePermission
 from strawberry.types import Info
 
 from api.context import Context
-from domain.accounts.model import Role, Scope
-from domain.orders.model import SENSITIVE_READ_ROLES
+from domain.accounts.model import Scope
 
 
 class IsAuthenticated(BasePermission):
@@ -46,27 +45,12 @@ def require_scope(scope: Scope) -> type[BasePermission]:
     )
 
 
-class CanSeeSensitive(BasePermission):
-    """Money amounts and buyers' phone numbers: staff only, never a drop-ship supplier."""
-
-    message = "Suppliers cannot see this field"
-    error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012
-
-    def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
-        actor = info.context.actor
-        return actor is not None and actor.role in SENSITIVE_READ_ROLES
-
-
-class IsOwnerOrManager(BasePermission):
-    message = "Only an owner or manager can see this"
-    error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012
-
-    def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
-        actor = info.context.actor
-        return actor is not None and actor.role in {Role.OWNER, Role.MANAGER}
-
-
 OrdersRead = require_scope(Scope.ORDERS_READ)
 CatalogRead = require_scope(Scope.CATALOG_READ)
 StockRead = require_scope(Scope.STOCK_READ)
 UsersRead = require_scope(Scope.USERS_READ)
+#: Money amounts: never for a drop-ship supplier, only for tokens given ``money:read``.
+MoneyRead = require_scope(Scope.MONEY_READ)
+#: Buyers and full phone numbers (personal information): ``buyers:read``.
+BuyersRead = require_scope(Scope.BUYERS_READ)
+TokensWrite = require_scope(Scope.TOKENS_WRITE)

@@ -34,7 +34,7 @@ from api.ids import decode_id
 from api.permissions import IsAuthenticated
 from domain.accounts import service
 from domain.accounts.errors import SignUpDisabled
-from domain.accounts.model import ROLE_SCOPES, Role
+from domain.accounts.model import Role, Scope, permissions_of
 
 
 @strawberry.type
@@ -72,7 +72,7 @@ class AccountMutations:
                     organization=Organization.from_row(signed.organization),
                     user=User.from_row(signed.user),
                     role=role,
-                    scopes=sorted(ROLE_SCOPES[role]),
+                    scopes=[s for s in Scope if s in permissions_of(role)],
                 ),
             )
 

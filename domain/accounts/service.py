@@ -19,15 +19,8 @@ from db.uow import UnitOfWork
 from domain import audit
 from domain.accounts import passwords, tokens
 from domain.accounts.errors import InvalidCredentials
-from domain.accounts.model import (
-    ROLE_SCOPES,
-    TOKEN_ADMIN_ROLES,
-    USER_ADMIN_ROLES,
-    Actor,
-    Role,
-    Scope,
-    token_scopes,
-)
+from domain.accounts.model import Actor, Role, Scope, token_scopes
+from domain.accounts.permissions import check_grant, may_revoke, require
 from domain.errors import Duplicate, Forbidden, InvalidInput, NotFound, RateLimited
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -64,11 +57,6 @@ class SignedIn:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _require(actor: Actor, roles: frozenset[Role], what: str) -> None:
-    if actor.role not in roles:
-        raise Forbidden(f"Your role ({actor.role.value}) may not {what}")
 
 
 def validate_slug(slug: str) -> str:
@@ -143,7 +131,7 @@ async def create_user(
     display_name: str = "",
     supplier_name: str | None = None,
 ) -> User:
-    _require(actor, USER_ADMIN_ROLES, "create users")
+    require(actor, Scope.USERS_WRITE, "create users")
     username = validate_username(username)
     password_hash = await asyncio.to_thread(passwords.hash_password, password)
     supplier_id: int | None = None
@@ -325,7 +313,7 @@ async def create_api_token(
     expires_in_days: int | None,
 ) -> tuple[ApiToken, str]:
     """Return the stored token and its secret, which is shown this once and never again."""
-    _require(actor, TOKEN_ADMIN_ROLES, "create API tokens")
+    require(actor, Scope.TOKENS_WRITE, "create API tokens")
     if actor.user_id is None:
         raise Forbidden("API tokens are created by a signed-in user, not by another token")
     name = name.strip()
@@ -333,9 +321,7 @@ async def create_api_token(
         raise InvalidInput("Token name is required", field="name")
     if not scopes:
         raise InvalidInput("Choose at least one scope", field="scopes")
-    beyond = scopes - ROLE_SCOPES[actor.role]
-    if beyond:
-        raise Forbidden(f"Your role cannot grant: {', '.join(sorted(s.value for s in beyond))}")
+    check_grant(actor, scopes)
     if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
         raise InvalidInput("Expiry must be 1 to 3650 days", field="expiresInDays")
     secret = tokens.new_api_token()
@@ -355,10 +341,14 @@ async def create_api_token(
 
 
 async def revoke_api_token(uow: UnitOfWork, actor: Actor, token_id: int) -> ApiToken:
-    _require(actor, TOKEN_ADMIN_ROLES, "revoke API tokens")
+    require(actor, Scope.TOKENS_WRITE, "revoke API tokens")
     row = await uow.accounts.token(token_id)
     if row is None:
         raise NotFound("API token not found", field="id")
+    if not may_revoke(actor, (Scope(s) for s in row.scopes)):
+        raise Forbidden(
+            f"Your role ({actor.role.value}) may revoke only tokens it could create", field="id"
+        )
     if row.revoked_at is None:
         row.revoked_at = _now()
         audit.record(uow, actor, "api_token.revoke", "ApiToken", row.id, name=row.name)
@@ -369,8 +359,7 @@ async def revoke_api_token(uow: UnitOfWork, actor: Actor, token_id: int) -> ApiT
 async def find_users(
     uow: UnitOfWork, actor: Actor, *, role: Role | None, search: str | None, offset: int, limit: int
 ) -> Sequence[User]:
-    if not actor.has_scope(Scope.USERS_READ):
-        raise Forbidden("This needs the 'users:read' permission")
+    require(actor, Scope.USERS_READ, "read users")
     return await uow.accounts.list_users(
         role=role.value if role else None, search=search, offset=offset, limit=limit
     )
@@ -379,13 +368,12 @@ async def find_users(
 async def count_users(
     uow: UnitOfWork, actor: Actor, *, role: Role | None, search: str | None
 ) -> int:
-    if not actor.has_scope(Scope.USERS_READ):
-        raise Forbidden("This needs the 'users:read' permission")
+    require(actor, Scope.USERS_READ, "read users")
     return await uow.accounts.count_users(role=role.value if role else None, search=search)
 
 
 async def list_api_tokens(uow: UnitOfWork, actor: Actor) -> Sequence[ApiToken]:
-    _require(actor, TOKEN_ADMIN_ROLES, "list API tokens")
+    require(actor, Scope.TOKENS_WRITE, "list API tokens")
     return await uow.accounts.tokens()
 
 

@@ -47,7 +47,8 @@ from db.tables import (
 )
 from db.uow import DriverUnitOfWork, UnitOfWork
 from domain import audit
-from domain.accounts.model import Actor, Role, Scope
+from domain.accounts.model import Actor, Scope
+from domain.accounts.permissions import require
 from domain.errors import DomainError, Duplicate, Forbidden, InvalidInput, NotFound
 from domain.inventory import model
 from domain.inventory.errors import (
@@ -89,15 +90,8 @@ from domain.orders.model import OrderStatus, check_transition
 
 log = structlog.get_logger(__name__)
 
-#: Who may change stock, warehouses and stock policies (仓库, 运营, 老板).
-STOCK_EDIT_ROLES = frozenset({Role.OWNER, Role.OPERATOR, Role.WAREHOUSE})
 #: Statuses from which ``reserve_order`` reserves (a HELD order waits for its review first).
 RESERVABLE = frozenset({OrderStatus.NEW, OrderStatus.BACKORDERED})
-
-
-def _require_edit(actor: Actor, what: str) -> None:
-    if actor.role not in STOCK_EDIT_ROLES or not actor.has_scope(Scope.STOCK_WRITE):
-        raise Forbidden(f"Not allowed to {what}")
 
 
 def _require_read(actor: Actor) -> None:
@@ -529,7 +523,7 @@ async def restock_return(
 
     At most what was shipped for that line and not yet returned.
     """
-    _require_edit(actor, "restock returns")
+    require(actor, Scope.STOCK_WRITE, "restock returns")
     model.check_quantity(quantity, "quantity")
     reason = model.check_reason(reason, required=False)
     repo = uow.inventory
@@ -623,7 +617,7 @@ async def receive_stock(
     reference: str = "",
 ) -> list[StockState]:
     """入库: goods arrive in bins of one warehouse.  All lines or none."""
-    _require_edit(actor, "receive stock")
+    require(actor, Scope.STOCK_WRITE, "receive stock")
     changes = model.receive_changes(items)
     reason = model.check_reason(reason, required=False)
     warehouse = await uow.inventory.warehouse(warehouse_id)
@@ -657,7 +651,7 @@ async def adjust_stock(
     reference: str = "",
 ) -> list[StockState]:
     """盘点: correct on-hand quantities, with a reason.  Never below what is reserved."""
-    _require_edit(actor, "adjust stock")
+    require(actor, Scope.STOCK_WRITE, "adjust stock")
     changes = model.adjust_changes(items)
     reason = model.check_reason(reason, required=True)
     await _check_skus(uow, [(it.sku_id, f"items.{i}.skuId") for i, it in enumerate(items)])
@@ -676,7 +670,7 @@ async def transfer_stock(
     reference: str = "",
 ) -> list[StockState]:
     """移库: unreserved units move between bins (also between warehouses)."""
-    _require_edit(actor, "transfer stock")
+    require(actor, Scope.STOCK_WRITE, "transfer stock")
     changes = model.transfer_changes(items)
     reason = model.check_reason(reason, required=False)
     await _check_skus(uow, [(it.sku_id, f"items.{i}.skuId") for i, it in enumerate(items)])
@@ -701,7 +695,7 @@ async def set_safety_stock(
     uow: UnitOfWork, actor: Actor, *, items: Sequence[SafetyLine]
 ) -> list[StockState]:
     """安全库存: units of a SKU in a bin never offered for sale or reserved."""
-    _require_edit(actor, "set safety stock")
+    require(actor, Scope.STOCK_WRITE, "set safety stock")
     model.check_safety_items(items)
     await _check_skus(uow, [(it.sku_id, f"items.{i}.skuId") for i, it in enumerate(items)])
     bins = await _bins_for(uow, [(it.bin_id, f"items.{i}.binId") for i, it in enumerate(items)])
@@ -751,7 +745,7 @@ async def create_warehouse(
     provinces: Sequence[str] = (),
     priority: int = 100,
 ) -> Warehouse:
-    _require_edit(actor, "manage warehouses")
+    require(actor, Scope.LAYOUT_WRITE, "manage warehouses")
     code = _check_name(code, "code", max_length=32).upper()
     name = _check_name(name, "name", max_length=200)
     if await uow.inventory.warehouse_by_code(code) is not None:
@@ -780,7 +774,7 @@ async def update_warehouse(
     priority: int | None = None,
     is_active: bool | None = None,
 ) -> Warehouse:
-    _require_edit(actor, "manage warehouses")
+    require(actor, Scope.LAYOUT_WRITE, "manage warehouses")
     warehouse = await uow.inventory.warehouse(warehouse_id)
     if warehouse is None:
         raise UnknownWarehouse("id")
@@ -811,7 +805,7 @@ async def create_zone(
     name: str = "",
     walk_order: int = 0,
 ) -> Zone:
-    _require_edit(actor, "manage zones")
+    require(actor, Scope.LAYOUT_WRITE, "manage zones")
     code = model.check_zone_code(code)
     name = _check_name(name, "name", max_length=100, required=False)
     if await uow.inventory.warehouse(warehouse_id) is None:
@@ -838,7 +832,7 @@ async def update_zone(
     name: str | None = None,
     walk_order: int | None = None,
 ) -> Zone:
-    _require_edit(actor, "manage zones")
+    require(actor, Scope.LAYOUT_WRITE, "manage zones")
     zone = await uow.inventory.zone(zone_id)
     if zone is None:
         raise UnknownZone("id")
@@ -861,7 +855,7 @@ async def create_bins(
     uow: UnitOfWork, actor: Actor, *, zone_id: int, bins: Sequence[BinDraft]
 ) -> list[Bin]:
     """库位: add bins to a zone, all or none."""
-    _require_edit(actor, "manage bins")
+    require(actor, Scope.LAYOUT_WRITE, "manage bins")
     model.check_items(bins, "bins")
     zone = await uow.inventory.zone(zone_id)
     if zone is None:
@@ -903,7 +897,7 @@ async def update_bin(
     code: str | None = None,
     walk_seq: int | None = None,
 ) -> Bin:
-    _require_edit(actor, "manage bins")
+    require(actor, Scope.LAYOUT_WRITE, "manage bins")
     found = await uow.inventory.bins_by_ids([bin_id])
     if bin_id not in found:
         raise UnknownBin("id")
@@ -926,7 +920,7 @@ async def update_bin(
 async def set_shop_stock_policy(
     uow: UnitOfWork, actor: Actor, shop_id: int, policy: ShopStockPolicy
 ) -> ShopStockPolicyRow:
-    _require_edit(actor, "set stock policies")
+    require(actor, Scope.LAYOUT_WRITE, "set stock policies")
     policy = policy.validated()
     if await uow.shops.shop(shop_id) is None:
         raise NotFound("Shop not found", field="shopId")

@@ -14,12 +14,11 @@ from typing import Any
 from db.tables import Customer, Order, OrderHistory, OrderLine, OrderRemark
 from db.uow import UnitOfWork
 from domain import audit
-from domain.accounts.model import Actor, Role, Scope
+from domain.accounts.model import Actor, Scope
+from domain.accounts.permissions import require
 from domain.errors import DomainError, Duplicate, ErrorCode, Forbidden, InvalidInput, NotFound
 from domain.inventory import service as inventory
 from domain.orders.model import (
-    ORDER_EDIT_ROLES,
-    REMARK_ROLES,
     ManualOrderDraft,
     OrderFilter,
     OrderSort,
@@ -35,11 +34,6 @@ MAX_REMARK_LENGTH = 1000
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _require(actor: Actor, roles: frozenset[Role], scope: Scope, what: str) -> None:
-    if actor.role not in roles or not actor.has_scope(scope):
-        raise Forbidden(f"Not allowed to {what}")
 
 
 def order_event(order: Order, **extra: Any) -> dict[str, Any]:
@@ -93,7 +87,7 @@ async def change_status(
 
 
 async def create_manual_order(uow: UnitOfWork, actor: Actor, draft: ManualOrderDraft) -> Order:
-    _require(actor, ORDER_EDIT_ROLES, Scope.ORDERS_WRITE, "create orders")
+    require(actor, Scope.ORDERS_WRITE, "create orders")
     receiver = draft.receiver.validated()
     totals = compute_totals(draft.lines, draft.shipping_fen)
 
@@ -202,7 +196,7 @@ async def create_manual_order(uow: UnitOfWork, actor: Actor, draft: ManualOrderD
 
 
 async def cancel_order(uow: UnitOfWork, actor: Actor, order_id: int, reason: str) -> Order:
-    _require(actor, ORDER_EDIT_ROLES, Scope.ORDERS_WRITE, "cancel orders")
+    require(actor, Scope.ORDERS_WRITE, "cancel orders")
     reason = reason.strip()
     if not reason:
         raise InvalidInput("A cancellation reason is required", field="reason")
@@ -216,7 +210,7 @@ async def cancel_order(uow: UnitOfWork, actor: Actor, order_id: int, reason: str
 
 
 async def add_remark(uow: UnitOfWork, actor: Actor, order_id: int, text: str) -> OrderRemark:
-    _require(actor, REMARK_ROLES, Scope.ORDERS_WRITE, "add remarks")
+    require(actor, Scope.ORDERS_REMARK, "add remarks")
     text = text.strip()
     if not text:
         raise InvalidInput("A remark cannot be empty", field="text")
