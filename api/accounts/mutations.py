@@ -29,12 +29,14 @@ from api.accounts.types import (
 )
 from api.auth import clear_session_cookies, set_session_cookies
 from api.context import Context
-from api.errors import run_mutation
+from api.errors import UserError, run_mutation
 from api.ids import decode_id
 from api.permissions import IsAuthenticated
 from domain.accounts import service
 from domain.accounts.errors import SignUpDisabled
 from domain.accounts.model import Role, Scope, permissions_of
+from domain.accounts.permissions import require_session
+from domain.errors import DomainError
 
 
 @strawberry.type
@@ -79,10 +81,17 @@ class AccountMutations:
         return await run_mutation(action, LoginPayload)
 
     @strawberry.mutation(  # type: ignore[untyped-decorator]
-        permission_classes=[IsAuthenticated], description="End this session (token and cookie)."
+        permission_classes=[IsAuthenticated],
+        description="End this session (token and cookie).  An API token has no session: "
+        "it gets INVALID_INPUT and stays valid until revokeApiToken.",
     )
     async def logout(self, info: Info[Context, None]) -> LogoutPayload:
         ctx = info.context
+        try:
+            # Refused before anything is done: cookies stay, the token stays valid.
+            require_session(ctx.require_actor())
+        except DomainError as exc:
+            return LogoutPayload(errors=[UserError.from_domain(exc)])
         if ctx.session_token is not None and ctx.require_actor().token_id is None:
             await service.sign_out(
                 ctx.services.denylist, secret_key=ctx.services.secret_key, token=ctx.session_token

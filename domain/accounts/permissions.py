@@ -15,7 +15,7 @@ from domain.accounts.model import (
     Role,
     Scope,
 )
-from domain.errors import Forbidden
+from domain.errors import Forbidden, InvalidInput
 
 
 def require(actor: Actor, permission: Scope, what: str) -> None:
@@ -35,6 +35,14 @@ def check_grant(actor: Actor, scopes: Iterable[Scope]) -> None:
 def may_revoke(actor: Actor, scopes: Iterable[Scope]) -> bool:
     """Revoking is for tokens the actor could have created: a MANAGER revokes read-only ones."""
     return set(scopes) <= TOKEN_GRANTS[actor.role]
+
+
+def require_session(actor: Actor) -> None:
+    """Logging out ends a session; an API token has none and stays valid until revoked."""
+    if actor.is_api_token:
+        raise InvalidInput(
+            "An API token has no session to log out of; revoke it with revokeApiToken"
+        )
 
 
 def matrix_markdown() -> str:

@@ -1,5 +1,5 @@
 """The role matrix through GraphQL: ``viewer`` reports what the server then allows, API tokens
-stay within their scopes, a manager hands out read-only tokens."""
+stay within their scopes, a manager hands out read-only tokens, and an API token cannot log out."""
 
 from __future__ import annotations
 
@@ -120,3 +120,20 @@ async def test_a_manager_moves_stock(client: GraphQLClient, db: Database, seller
     )
     assert received["receiveStock"] == {"stockLevels": [{"onHand": 4}], "errors": []}
     assert (await sku_totals(db, seller.org_id, sku)).on_hand == 4
+
+
+async def test_logout_with_an_api_token_is_refused_and_the_token_keeps_working(
+    client: GraphQLClient, seller: Seller
+) -> None:
+    secret = (await make_token(client, client.token_for(seller, Role.OWNER), ["ORDERS_READ"]))[
+        "secret"
+    ]
+    response = await client.post("mutation { logout { ok errors { code message } } }", token=secret)
+    payload = response.json()["data"]["logout"]
+    assert payload["ok"] is False
+    assert payload["errors"][0]["code"] == "INVALID_INPUT"
+    assert "revokeApiToken" in payload["errors"][0]["message"]
+    assert "set-cookie" not in response.headers
+    assert (await client.data("{ orders { totalCount } }", token=secret))["orders"] == {
+        "totalCount": 0
+    }

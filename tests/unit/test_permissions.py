@@ -23,8 +23,9 @@ from domain.accounts.permissions import (
     matrix_markdown,
     may_revoke,
     require,
+    require_session,
 )
-from domain.errors import Forbidden
+from domain.errors import ErrorCode, Forbidden, InvalidInput
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 OPERATIONAL_ROLES = (Role.OPERATOR, Role.WAREHOUSE, Role.SERVICE, Role.SUPPLIER)
@@ -102,6 +103,14 @@ def test_grants_and_revocations_follow_the_grant_row() -> None:
     assert may_revoke(user(Role.MANAGER), [Scope.STOCK_READ])
     assert not may_revoke(user(Role.MANAGER), [Scope.STOCK_READ, Scope.STOCK_WRITE])
     assert may_revoke(user(Role.OWNER), [Scope.STOCK_WRITE])
+
+
+def test_an_api_token_has_no_session_to_end() -> None:
+    require_session(user(Role.SERVICE))
+    with pytest.raises(InvalidInput) as refused:
+        require_session(Actor(org_id=1, role=Role.OWNER, token_id=5))
+    assert refused.value.code is ErrorCode.INVALID_INPUT
+    assert "revokeApiToken" in refused.value.message
 
 
 def test_the_rendered_matrix_has_a_row_per_permission_and_a_column_per_role() -> None:
