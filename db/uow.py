@@ -27,6 +27,7 @@ from db.repositories.events import EventRepository
 from db.repositories.inventory import InventoryRepository, ReservationStatements
 from db.repositories.orders import OrderRepository
 from db.repositories.shops import ShopRepository
+from db.repositories.suppliers import SupplierReachRepository
 from db.tables import AuditEntry, OutboxEvent
 
 OUTBOX_CHANNEL = "orderflow_outbox"
@@ -115,6 +116,10 @@ class UnitOfWork:
     @property
     def inventory(self) -> InventoryRepository:
         return InventoryRepository(self.session, self._scoped_org())
+
+    @property
+    def suppliers(self) -> SupplierReachRepository:
+        return SupplierReachRepository(self.session, self._scoped_org())
 
     @property
     def events(self) -> EventRepository:

@@ -9,7 +9,7 @@ from api.accounts.types import ApiToken, Organization, User, Viewer
 from api.context import Context
 from api.errors import from_domain
 from api.pagination import Connection, PageRequest, list_connection
-from api.permissions import TokensWrite, UsersRead
+from api.permissions import ApiTokensRead, UsersRead
 from domain.accounts import service
 from domain.accounts.model import Role, Scope
 from domain.errors import DomainError
@@ -55,7 +55,7 @@ class AccountQueries:
             User.from_row,
         )
 
-    @strawberry.field(permission_classes=[TokensWrite])  # type: ignore[untyped-decorator]
+    @strawberry.field(permission_classes=[ApiTokensRead])  # type: ignore[untyped-decorator]
     async def api_tokens(self, info: Info[Context, None]) -> list[ApiToken]:
         ctx = info.context
         try:

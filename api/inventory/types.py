@@ -16,6 +16,7 @@ from api.errors import UserError
 from api.ids import decode_id_or_raise, to_global_id
 from api.inventory.loaders import inventory_loaders
 from api.pagination import Connection
+from api.permissions import CatalogRead, ShopsRead
 from db import tables
 from db.repositories.inventory import StockTotals as StockTotalsRow
 from domain.inventory.model import (
@@ -122,7 +123,7 @@ class StockLevel(relay.Node):
     def below_safety(self) -> bool:
         return self.safety > 0 and self.on_hand - self.reserved < self.safety
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[CatalogRead])  # type: ignore[untyped-decorator]
     async def sku(self, info: Info[Context, None]) -> Sku | None:
         return await _sku(info, self._sku_id)
 
@@ -215,7 +216,7 @@ class StockLedgerEntry(relay.Node):
     at: datetime
     _row: strawberry.Private[tables.StockLedgerEntry]
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[CatalogRead])  # type: ignore[untyped-decorator]
     async def sku(self, info: Info[Context, None]) -> Sku | None:
         return await _sku(info, self._row.sku_id)
 
@@ -261,7 +262,7 @@ class Reservation(relay.Node):
     close_reason: str
     _row: strawberry.Private[tables.Reservation]
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[CatalogRead])  # type: ignore[untyped-decorator]
     async def sku(self, info: Info[Context, None]) -> Sku | None:
         return await _sku(info, self._row.sku_id)
 
@@ -302,7 +303,7 @@ class Backorder(relay.Node):
     order_line_id: strawberry.ID
     _sku_id: strawberry.Private[int]
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[CatalogRead])  # type: ignore[untyped-decorator]
     async def sku(self, info: Info[Context, None]) -> Sku | None:
         return await _sku(info, self._sku_id)
 
@@ -334,7 +335,7 @@ class ShopStockPolicy:
     allow_split: bool = strawberry.field(description="Orders may ship from several warehouses.")
     _shop_id: strawberry.Private[int]
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[ShopsRead])  # type: ignore[untyped-decorator]
     async def shop(self, info: Info[Context, None]) -> Shop | None:
         row = await info.context.loaders.shop.load(self._shop_id)
         return Shop.from_row(row) if row else None

@@ -12,7 +12,7 @@ from strawberry.types import Info
 from api.catalog.types import Shop, Sku
 from api.context import Context
 from api.errors import UserError
-from api.permissions import BuyersRead, MoneyRead, StockRead
+from api.permissions import BuyersRead, CatalogRead, MoneyRead, ShopsRead, StockRead
 from db import tables
 from domain.orders.model import OrderStatus, mask_phone
 
@@ -73,7 +73,7 @@ class OrderLine(relay.Node):
         row = self._row
         return row.quantity * row.unit_price_fen - row.discount_fen
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[CatalogRead])  # type: ignore[untyped-decorator]
     async def sku(self, info: Info[Context, None]) -> Sku | None:
         row = await info.context.loaders.sku.load(self._row.sku_id)
         return Sku.from_row(row) if row else None
@@ -153,7 +153,7 @@ class Order(relay.Node):
     def total_fen(self) -> int | None:
         return self._row.total_fen
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[ShopsRead])  # type: ignore[untyped-decorator]
     async def shop(self, info: Info[Context, None]) -> Shop | None:
         row = await info.context.loaders.shop.load(self._row.shop_id)
         return Shop.from_row(row) if row else None

@@ -131,6 +131,16 @@ class AccountRepository:
             )
         )
 
+    async def tokens_by_ids(self, ids: Sequence[int]) -> dict[int, ApiToken]:
+        if not ids:
+            return {}
+        rows = await self.session.scalars(
+            select(ApiToken).where(
+                col(ApiToken.id).in_(set(ids)), col(ApiToken.org_id) == self._org()
+            )
+        )
+        return {row.id: row for row in rows if row.id is not None}
+
     async def tokens(self) -> Sequence[ApiToken]:
         return (
             await self.session.scalars(

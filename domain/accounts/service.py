@@ -17,7 +17,7 @@ from db.engine import Database
 from db.tables import ApiToken, Organization, User
 from db.uow import UnitOfWork
 from domain import audit
-from domain.accounts import passwords, tokens
+from domain.accounts import passwords, scope, tokens
 from domain.accounts.errors import InvalidCredentials
 from domain.accounts.model import Actor, Role, Scope, token_scopes
 from domain.accounts.permissions import check_grant, may_revoke, require
@@ -355,11 +355,11 @@ async def revoke_api_token(uow: UnitOfWork, actor: Actor, token_id: int) -> ApiT
     return row
 
 
-# -- reading -----------------------------------------------------------------------------------
+# -- reading: every path asks domain/accounts/scope.py -----------------------------------------
 async def find_users(
     uow: UnitOfWork, actor: Actor, *, role: Role | None, search: str | None, offset: int, limit: int
 ) -> Sequence[User]:
-    require(actor, Scope.USERS_READ, "read users")
+    scope.users(actor).require()
     return await uow.accounts.list_users(
         role=role.value if role else None, search=search, offset=offset, limit=limit
     )
@@ -368,13 +368,32 @@ async def find_users(
 async def count_users(
     uow: UnitOfWork, actor: Actor, *, role: Role | None, search: str | None
 ) -> int:
-    require(actor, Scope.USERS_READ, "read users")
+    scope.users(actor).require()
     return await uow.accounts.count_users(role=role.value if role else None, search=search)
 
 
 async def list_api_tokens(uow: UnitOfWork, actor: Actor) -> Sequence[ApiToken]:
-    require(actor, Scope.TOKENS_WRITE, "list API tokens")
+    scope.api_tokens(actor).require()
     return await uow.accounts.tokens()
+
+
+async def users_by_ids(uow: UnitOfWork, actor: Actor, ids: Sequence[int]) -> dict[int, User]:
+    """The users among ``ids`` the actor may read: all with ``users:read``, else itself."""
+    readable = [pk for pk in ids if scope.may_read_user(actor, pk)]
+    return await uow.accounts.users_by_ids(readable) if readable else {}
+
+
+async def tokens_by_ids(uow: UnitOfWork, actor: Actor, ids: Sequence[int]) -> dict[int, ApiToken]:
+    if not scope.api_tokens(actor).allowed or not ids:
+        return {}
+    return await uow.accounts.tokens_by_ids(ids)
+
+
+async def organization(uow: UnitOfWork, actor: Actor, org_id: int) -> Organization | None:
+    """The actor's own organisation, and no other."""
+    if not scope.may_read_organization(actor, org_id):
+        return None
+    return await uow.accounts.org_by_id(org_id)
 
 
 async def viewer(uow: UnitOfWork, actor: Actor) -> tuple[Organization, User | None]:

@@ -162,8 +162,10 @@ class OrderFilter:
     paid_to: datetime | None = None
     search: str | None = None
     order_ids: frozenset[int] | None = None
-    #: Set only by domain/suppliers/scope.py for a supplier actor.
+    #: Set only by domain/orders/scope.py: a supplier actor's own orders.
     supplier_id: int | None = None
+    #: Set only by domain/orders/scope.py: whether ``search`` may match the phone tail (尾号).
+    match_phone_tail: bool = True
 
 
 def mask_phone(phone: str) -> str:
