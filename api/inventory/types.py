@@ -12,13 +12,14 @@ from strawberry.types import Info
 
 from api.catalog.types import Shop, Sku, Warehouse
 from api.context import Context
-from api.errors import UserError
+from api.errors import ApiError, UserError
 from api.ids import decode_id_or_raise, to_global_id
 from api.inventory.loaders import inventory_loaders
 from api.pagination import Connection
 from api.permissions import CatalogRead, ShopsRead
 from db import tables
 from db.repositories.inventory import StockTotals as StockTotalsRow
+from domain.errors import ErrorCode
 from domain.inventory.model import (
     BackorderStatus,
     LedgerKind,
@@ -149,6 +150,9 @@ class StockLevel(relay.Node):
         shop_id: Annotated[strawberry.ID, strawberry.argument(name="shopId")],
     ) -> int:
         shop = decode_id_or_raise(shop_id, "Shop", field="shopId")
+        # An unknown, foreign or unreadable shop is NOT_FOUND, not "no policy: list it all".
+        if await info.context.loaders.shop.load(shop) is None:
+            raise ApiError(ErrorCode.NOT_FOUND, "Shop not found", field="shopId")
         loaders = inventory_loaders(info.context)
         available = await loaders.sku_available.load(self._sku_id)
         policies = await loaders.shop_policies.load(0)

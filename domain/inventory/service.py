@@ -950,6 +950,7 @@ async def channel_quantities(
 ) -> dict[int, int]:
     """What shop ``shop_id`` may list per SKU (the stock push to platforms calls this)."""
     scope.stock(actor).require()
+    await catalog.require_shops(uow, actor, [shop_id], "shopId")
     available = await uow.inventory.available_by_sku(sku_ids)
     policies = await uow.inventory.shop_policies()
     return {
