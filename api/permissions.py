@@ -18,9 +18,11 @@ from strawberry.permission import BasePermission
 from strawberry.types import Info
 
 from api.context import Context
+from api.errors import ApiError
 from domain.accounts import scope as accounts_scope
 from domain.accounts.model import Actor, Role, Scope
 from domain.catalog import scope as catalog_scope
+from domain.errors import ErrorCode
 from domain.inventory import scope as inventory_scope
 from domain.orders import scope as orders_scope
 from domain.scope import AREA_PERMISSIONS, ReadScope
@@ -43,9 +45,9 @@ class _ActorPermission(BasePermission):
     def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
         actor = info.context.actor
         if actor is None:
-            self.message = "Sign in first"
-            self.error_extensions = {"code": "UNAUTHENTICATED"}
-            return False
+            # Raised, not stored on ``self``: strawberry keeps one instance per field for every
+            # request, so a message set here once would answer every later refusal too.
+            raise ApiError(ErrorCode.UNAUTHENTICATED, "Sign in first")
         return self.allows(actor)
 
 
