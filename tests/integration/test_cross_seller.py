@@ -21,7 +21,6 @@ from graphql import GraphQLObjectType, get_named_type
 from db.engine import Database
 from db.settings import Settings
 from domain.accounts.model import Role
-from tests.integration.test_scope_walk import roomy
 from tests.support.api import GraphQLClient, graphql_client
 from tests.support.schema_walk import (
     WalkGap,
@@ -38,6 +37,7 @@ from tests.support.schema_walk import (
     path_to,
     query_fields,
     required,
+    roomy,
     schema,
     selection,
     type_named_by,

@@ -38,6 +38,7 @@ from tests.support.schema_walk import (
     objects,
     query_fields,
     required,
+    roomy,
     schema,
     selection,
     type_named_by,
@@ -87,19 +88,6 @@ SUPPLIER_TYPES = frozenset({"Order", "OrderLine", "Shop", "Sku", "Product"})
 #: Fields that only some callers may see, by the permission they need.
 GUARDED_FIELDS: dict[str, Scope] = {"phone": Scope.BUYERS_READ}
 MONEY_SUFFIX = "Fen"  # every money amount is integer fen (分) and says so in its name
-
-
-def roomy(settings: Settings) -> Settings:
-    """The walk asks for whole objects, many at a time: lift the cost, size and rate guards
-    (tested on their own in test_api_guards) so they do not stand in for scope checks."""
-    return settings.model_copy(
-        update={
-            "max_query_cost": 10**7,
-            "max_query_tokens": 10**6,
-            "max_aliases": 1000,
-            "rate_limit_per_minute": 10**6,
-        }
-    )
 
 
 @dataclass
