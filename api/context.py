@@ -46,7 +46,7 @@ class Context:
 
     @cached_property
     def loaders(self) -> Loaders:
-        return Loaders(self.services.db, self.require_actor().org_id)
+        return Loaders(self.services.db, self.require_actor())
 
     def reset_loaders(self) -> None:
         """Forget cached rows (every area's loaders), e.g. between subscription events."""

@@ -13,7 +13,11 @@ OrderStatusEnum = strawberry.enum(OrderStatus, name="OrderStatus")
 OrderSortEnum = strawberry.enum(OrderSort, name="OrderSort")
 ChannelEnum = strawberry.enum(Channel, name="Channel")
 RoleEnum = strawberry.enum(Role, name="Role")
-ScopeEnum = strawberry.enum(Scope, name="Scope")
+ScopeEnum = strawberry.enum(
+    Scope,
+    name="Scope",
+    description="A permission, also what an API token may be given (the README's role matrix).",
+)
 SeverityEnum = strawberry.enum(
     Severity, name="Severity", description="How urgent a notification is."
 )

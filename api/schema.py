@@ -21,7 +21,7 @@ from api.errors import should_mask
 from api.extensions import CsrfGuard, cost_rule
 from api.inventory.mutations import InventoryMutations
 from api.inventory.queries import InventoryQueries
-from api.node import NodeQueries
+from api.node import NodeQueries, check_node_resolvers
 from api.notifications.mutations import NotificationMutations
 from api.notifications.queries import NotificationQueries
 from api.orders.mutations import OrderMutations
@@ -47,7 +47,7 @@ Subscription = merge_types("Subscription", (OrderSubscriptions,))
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    return strawberry.Schema(
+    schema = strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -63,6 +63,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             lambda: MaskErrors(should_mask_error=should_mask),
         ],
     )
+    check_node_resolvers(schema)
+    return schema
 
 
 #: For tools that want a module-level schema (strawberry's export-schema, IDE plugins).

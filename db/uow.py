@@ -31,6 +31,7 @@ from db.repositories.inventory import InventoryRepository
 from db.repositories.notifications import NotificationRepository
 from db.repositories.orders import OrderRepository
 from db.repositories.shops import ShopRepository
+from db.repositories.suppliers import SupplierReachRepository
 from db.tables import AuditEntry, OutboxEvent
 
 OUTBOX_CHANNEL = "orderflow_outbox"
@@ -149,6 +150,10 @@ class UnitOfWork:
     @property
     def notifications(self) -> NotificationRepository:
         return NotificationRepository(self.session, self._scoped_org())
+
+    @property
+    def suppliers(self) -> SupplierReachRepository:
+        return SupplierReachRepository(self.session, self._scoped_org())
 
     @property
     def events(self) -> EventRepository:

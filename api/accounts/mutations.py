@@ -32,12 +32,14 @@ from api.accounts.types import (
 )
 from api.auth import clear_session_cookies, set_session_cookies
 from api.context import Context
-from api.errors import run_mutation
+from api.errors import UserError, run_mutation
 from api.ids import decode_id
 from api.permissions import IsAuthenticated
 from domain.accounts import service
 from domain.accounts.errors import SignUpDisabled
-from domain.accounts.model import ROLE_SCOPES, Role
+from domain.accounts.model import Role, Scope, permissions_of
+from domain.accounts.permissions import require_session
+from domain.errors import DomainError
 
 
 @strawberry.type
@@ -75,17 +77,24 @@ class AccountMutations:
                     organization=Organization.from_row(signed.organization),
                     user=User.from_row(signed.user),
                     role=role,
-                    scopes=sorted(ROLE_SCOPES[role]),
+                    scopes=[s for s in Scope if s in permissions_of(role)],
                 ),
             )
 
         return await run_mutation(action, LoginPayload)
 
     @strawberry.mutation(  # type: ignore[untyped-decorator]
-        permission_classes=[IsAuthenticated], description="End this session (token and cookie)."
+        permission_classes=[IsAuthenticated],
+        description="End this session (token and cookie).  An API token has no session: "
+        "it gets INVALID_INPUT and stays valid until revokeApiToken.",
     )
     async def logout(self, info: Info[Context, None]) -> LogoutPayload:
         ctx = info.context
+        try:
+            # Refused before anything is done: cookies stay, the token stays valid.
+            require_session(ctx.require_actor())
+        except DomainError as exc:
+            return LogoutPayload(errors=[UserError.from_domain(exc)])
         actor = ctx.require_actor()
         if ctx.session_token is not None and actor.token_id is None:
             async with ctx.uow() as uow:

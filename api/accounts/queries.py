@@ -9,9 +9,9 @@ from api.accounts.types import ApiToken, Organization, User, Viewer
 from api.context import Context
 from api.errors import from_domain
 from api.pagination import Connection, PageRequest, list_connection
-from api.permissions import IsAuthenticated, IsOwnerOrManager, UsersRead
+from api.permissions import ApiTokensRead, UsersRead
 from domain.accounts import service
-from domain.accounts.model import Role
+from domain.accounts.model import Role, Scope
 from domain.errors import DomainError
 
 
@@ -29,7 +29,7 @@ class AccountQueries:
             organization=Organization.from_row(org),
             user=User.from_row(user) if user else None,
             role=actor.role,
-            scopes=sorted(actor.scopes),
+            scopes=[s for s in Scope if s in actor.scopes],
             api_token_name=actor.label.removeprefix("token:") if actor.token_id else None,
         )
 
@@ -55,7 +55,7 @@ class AccountQueries:
             User.from_row,
         )
 
-    @strawberry.field(permission_classes=[IsAuthenticated, IsOwnerOrManager])  # type: ignore[untyped-decorator]
+    @strawberry.field(permission_classes=[ApiTokensRead])  # type: ignore[untyped-decorator]
     async def api_tokens(self, info: Info[Context, None]) -> list[ApiToken]:
         ctx = info.context
         try:

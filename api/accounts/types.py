@@ -53,7 +53,10 @@ class Viewer:
     organization: Organization
     user: User | None
     role: Role
-    scopes: list[Scope]
+    scopes: list[Scope] = strawberry.field(
+        description="What this caller may do, exactly as the server checks it: the role's "
+        "permissions, or for an API token its scopes within its creator's role."
+    )
     api_token_name: str | None = None
 
 

@@ -10,7 +10,7 @@ from strawberry.types import Info
 from api.catalog.types import Product, Shop, Warehouse
 from api.context import Context
 from api.pagination import Connection, PageRequest, list_connection
-from api.permissions import CatalogRead, OrdersRead, StockRead
+from api.permissions import CatalogRead, ShopsRead, StockRead
 from domain.catalog import service
 from domain.shops.model import Channel
 
@@ -42,7 +42,7 @@ class CatalogQueries:
             Product.from_row,
         )
 
-    @strawberry.field(permission_classes=[OrdersRead])  # type: ignore[untyped-decorator]
+    @strawberry.field(permission_classes=[ShopsRead])  # type: ignore[untyped-decorator]
     async def shops(
         self,
         info: Info[Context, None],

@@ -9,7 +9,7 @@ from strawberry import relay
 from strawberry.types import Info
 
 from api.context import Context
-from api.permissions import CanSeeSensitive
+from api.permissions import MoneyRead
 from db import tables
 from domain.shops.model import Channel
 
@@ -67,7 +67,7 @@ class Sku(relay.Node):
     weight_g: int
     _row: strawberry.Private[tables.Sku]
 
-    @strawberry.field(permission_classes=[CanSeeSensitive], description="List price in fen.")  # type: ignore[untyped-decorator]
+    @strawberry.field(permission_classes=[MoneyRead], description="List price in fen.")  # type: ignore[untyped-decorator]
     def price_fen(self) -> int | None:
         return self._row.price_fen
 

@@ -1,4 +1,4 @@
-"""Inventory mutations (roles WAREHOUSE, OPERATOR, OWNER; checked by the services).
+"""Inventory mutations (stock:write or layout:write, see the role matrix; checked by the services).
 
 Stock changes run in a transaction of their own that is retried on lock failures
 (``domain.inventory.retry``); bulk forms are atomic.  Typed errors come back in the payload:

@@ -22,9 +22,9 @@ from api.inventory.types import (
     StockTotals,
     Zone,
 )
-from api.node import register_node
+from api.node import loaded, register_node
 from api.pagination import Connection, PageRequest, list_connection
-from api.permissions import StockRead
+from api.permissions import OrdersRead, StockRead
 from db.repositories.inventory import LedgerFilter, StockFilter
 from domain.errors import DomainError
 from domain.inventory import reservation, service
@@ -164,7 +164,7 @@ class InventoryQueries:
         )
 
     @strawberry.field(  # type: ignore[untyped-decorator]
-        permission_classes=[StockRead],
+        permission_classes=[StockRead, OrdersRead],
         description="What is reserved for an order, line by line and bin by bin (all statuses).",
     )
     async def order_reservations(
@@ -174,7 +174,7 @@ class InventoryQueries:
         pk = decode_id_or_raise(order_id, "Order", field="orderId")
         try:
             async with ctx.uow() as uow:
-                rows = await service.reservations_for_orders(uow, ctx.require_actor(), [pk])
+                rows = await service.reservations_for_order(uow, ctx.require_actor(), pk)
         except DomainError as exc:
             raise from_domain(exc) from exc
         return [Reservation.from_row(row) for row in rows]
@@ -190,26 +190,16 @@ class InventoryQueries:
         return [ShopStockPolicy.from_row(row) for row in rows]
 
 
-async def _zone(ctx: Context, pk: int) -> Zone | None:
-    row = await inventory_loaders(ctx).zone.load(pk)
-    return Zone.from_row(row) if row else None
-
-
-async def _bin(ctx: Context, pk: int) -> Bin | None:
-    row = await inventory_loaders(ctx).bin.load(pk)
-    return Bin.from_row(row) if row else None
-
-
-async def _stock_level(ctx: Context, pk: int) -> StockLevel | None:
-    actor = ctx.require_actor()
-    try:
-        async with ctx.uow() as uow:
-            rows = await service.stock_levels_by_ids(uow, actor, [pk])
-    except DomainError as exc:
-        raise from_domain(exc) from exc
-    return StockLevel.from_row(rows[0]) if rows else None
-
-
-register_node("Zone", _zone)
-register_node("Bin", _bin)
-register_node("StockLevel", _stock_level)
+register_node("Zone", loaded(lambda ctx: inventory_loaders(ctx).zone, Zone.from_row))
+register_node("Bin", loaded(lambda ctx: inventory_loaders(ctx).bin, Bin.from_row))
+register_node(
+    "StockLevel", loaded(lambda ctx: inventory_loaders(ctx).stock_level, StockLevel.from_row)
+)
+register_node(
+    "StockLedgerEntry",
+    loaded(lambda ctx: inventory_loaders(ctx).ledger_entry, StockLedgerEntry.from_row),
+)
+register_node(
+    "Reservation", loaded(lambda ctx: inventory_loaders(ctx).reservation, Reservation.from_row)
+)
+register_node("Backorder", loaded(lambda ctx: inventory_loaders(ctx).backorder, Backorder.from_row))

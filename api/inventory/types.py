@@ -12,12 +12,14 @@ from strawberry.types import Info
 
 from api.catalog.types import Shop, Sku, Warehouse
 from api.context import Context
-from api.errors import UserError
+from api.errors import ApiError, UserError
 from api.ids import decode_id_or_raise, to_global_id
 from api.inventory.loaders import inventory_loaders
 from api.pagination import Connection
+from api.permissions import CatalogRead, ShopsRead
 from db import tables
 from db.repositories.inventory import StockTotals as StockTotalsRow
+from domain.errors import ErrorCode
 from domain.inventory.model import (
     BackorderStatus,
     LedgerKind,
@@ -122,7 +124,7 @@ class StockLevel(relay.Node):
     def below_safety(self) -> bool:
         return self.safety > 0 and self.on_hand - self.reserved < self.safety
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[CatalogRead])  # type: ignore[untyped-decorator]
     async def sku(self, info: Info[Context, None]) -> Sku | None:
         return await _sku(info, self._sku_id)
 
@@ -148,6 +150,9 @@ class StockLevel(relay.Node):
         shop_id: Annotated[strawberry.ID, strawberry.argument(name="shopId")],
     ) -> int:
         shop = decode_id_or_raise(shop_id, "Shop", field="shopId")
+        # An unknown, foreign or unreadable shop is NOT_FOUND, not "no policy: list it all".
+        if await info.context.loaders.shop.load(shop) is None:
+            raise ApiError(ErrorCode.NOT_FOUND, "Shop not found", field="shopId")
         loaders = inventory_loaders(info.context)
         available = await loaders.sku_available.load(self._sku_id)
         policies = await loaders.shop_policies.load(0)
@@ -218,7 +223,7 @@ class StockLedgerEntry(relay.Node):
     at: datetime
     _row: strawberry.Private[tables.StockLedgerEntry]
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[CatalogRead])  # type: ignore[untyped-decorator]
     async def sku(self, info: Info[Context, None]) -> Sku | None:
         return await _sku(info, self._row.sku_id)
 
@@ -264,7 +269,7 @@ class Reservation(relay.Node):
     close_reason: str
     _row: strawberry.Private[tables.Reservation]
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[CatalogRead])  # type: ignore[untyped-decorator]
     async def sku(self, info: Info[Context, None]) -> Sku | None:
         return await _sku(info, self._row.sku_id)
 
@@ -305,7 +310,7 @@ class Backorder(relay.Node):
     order_line_id: strawberry.ID
     _sku_id: strawberry.Private[int]
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[CatalogRead])  # type: ignore[untyped-decorator]
     async def sku(self, info: Info[Context, None]) -> Sku | None:
         return await _sku(info, self._sku_id)
 
@@ -337,7 +342,7 @@ class ShopStockPolicy:
     allow_split: bool = strawberry.field(description="Orders may ship from several warehouses.")
     _shop_id: strawberry.Private[int]
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[ShopsRead])  # type: ignore[untyped-decorator]
     async def shop(self, info: Info[Context, None]) -> Shop | None:
         row = await info.context.loaders.shop.load(self._shop_id)
         return Shop.from_row(row) if row else None

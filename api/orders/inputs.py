@@ -22,7 +22,8 @@ class OrderFilterInput:
     paid_to: datetime | None = None
     search: str | None = strawberry.field(
         default=None,
-        description="Order number, receiver name, or the last 4 digits of the phone (尾号).",
+        description="Order number, receiver name, or the last 4 digits of the phone (尾号; only "
+        "for callers with buyers:read).",
     )
 
     def to_domain(self) -> OrderFilter:

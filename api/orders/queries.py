@@ -20,7 +20,8 @@ from domain.orders.model import OrderFilter, OrderSort
 @strawberry.type
 class OrderQueries:
     @strawberry.field(  # type: ignore[untyped-decorator]
-        permission_classes=[OrdersRead], description="Orders, newest first by default."
+        permission_classes=[OrdersRead],
+        description="Orders, newest first by default.  Sorting by total needs money:read.",
     )
     async def orders(
         self,
@@ -39,17 +40,23 @@ class OrderQueries:
         return await list_connection(
             info.context,
             PageRequest(first, after, last, before),
-            lambda uow, actor: service.count_orders(uow, actor, flt),
+            lambda uow, actor: service.count_orders(uow, actor, flt, sort),
             lambda uow, actor, offset, limit: service.find_orders(
                 uow, actor, flt, sort, offset, limit
             ),
             Order.from_row,
         )
 
-    @strawberry.field(permission_classes=[OrdersRead])  # type: ignore[untyped-decorator]
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        permission_classes=[OrdersRead],
+        description="One order; NOT_FOUND when unknown or out of the caller's reach.",
+    )
     async def order(self, info: Info[Context, None], id: strawberry.ID) -> Order | None:
         ctx = info.context
         pk = decode_id_or_raise(id, "Order")
-        async with ctx.uow() as uow:
-            rows = await service.orders_by_ids(uow, ctx.require_actor(), [pk])
-        return Order.from_row(rows[0]) if rows else None
+        try:
+            async with ctx.uow() as uow:
+                row = await service.readable_order(uow, ctx.require_actor(), pk)
+        except DomainError as exc:
+            raise from_domain(exc) from exc
+        return Order.from_row(row)

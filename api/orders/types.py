@@ -12,7 +12,7 @@ from strawberry.types import Info
 from api.catalog.types import Shop, Sku
 from api.context import Context
 from api.errors import UserError
-from api.permissions import CanSeeSensitive, StockRead
+from api.permissions import BuyersRead, CatalogRead, MoneyRead, ShopsRead, StockRead
 from db import tables
 from domain.orders.model import OrderStatus, mask_phone
 
@@ -42,7 +42,7 @@ class Receiver:
     _phone: strawberry.Private[str]
 
     @strawberry.field(  # type: ignore[untyped-decorator]
-        permission_classes=[CanSeeSensitive], description="Phone in clear (staff only)."
+        permission_classes=[BuyersRead], description="Phone in clear (needs buyers:read)."
     )
     def phone(self) -> str | None:
         return self._phone
@@ -58,22 +58,22 @@ class OrderLine(relay.Node):
     quantity: int
     _row: strawberry.Private[tables.OrderLine]
 
-    @strawberry.field(permission_classes=[CanSeeSensitive])  # type: ignore[untyped-decorator]
+    @strawberry.field(permission_classes=[MoneyRead])  # type: ignore[untyped-decorator]
     def unit_price_fen(self) -> int | None:
         return self._row.unit_price_fen
 
-    @strawberry.field(permission_classes=[CanSeeSensitive])  # type: ignore[untyped-decorator]
+    @strawberry.field(permission_classes=[MoneyRead])  # type: ignore[untyped-decorator]
     def discount_fen(self) -> int | None:
         return self._row.discount_fen
 
     @strawberry.field(  # type: ignore[untyped-decorator]
-        permission_classes=[CanSeeSensitive], description="quantity × price − discount"
+        permission_classes=[MoneyRead], description="quantity × price − discount"
     )
     def amount_fen(self) -> int | None:
         row = self._row
         return row.quantity * row.unit_price_fen - row.discount_fen
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[CatalogRead])  # type: ignore[untyped-decorator]
     async def sku(self, info: Info[Context, None]) -> Sku | None:
         row = await info.context.loaders.sku.load(self._row.sku_id)
         return Sku.from_row(row) if row else None
@@ -137,28 +137,28 @@ class Order(relay.Node):
             _phone=row.receiver_phone,
         )
 
-    @strawberry.field(permission_classes=[CanSeeSensitive], description="Goods before discounts.")  # type: ignore[untyped-decorator]
+    @strawberry.field(permission_classes=[MoneyRead], description="Goods before discounts.")  # type: ignore[untyped-decorator]
     def goods_fen(self) -> int | None:
         return self._row.goods_fen
 
-    @strawberry.field(permission_classes=[CanSeeSensitive])  # type: ignore[untyped-decorator]
+    @strawberry.field(permission_classes=[MoneyRead])  # type: ignore[untyped-decorator]
     def discount_fen(self) -> int | None:
         return self._row.discount_fen
 
-    @strawberry.field(permission_classes=[CanSeeSensitive])  # type: ignore[untyped-decorator]
+    @strawberry.field(permission_classes=[MoneyRead])  # type: ignore[untyped-decorator]
     def shipping_fen(self) -> int | None:
         return self._row.shipping_fen
 
-    @strawberry.field(permission_classes=[CanSeeSensitive], description="What the buyer paid.")  # type: ignore[untyped-decorator]
+    @strawberry.field(permission_classes=[MoneyRead], description="What the buyer paid.")  # type: ignore[untyped-decorator]
     def total_fen(self) -> int | None:
         return self._row.total_fen
 
-    @strawberry.field
+    @strawberry.field(permission_classes=[ShopsRead])  # type: ignore[untyped-decorator]
     async def shop(self, info: Info[Context, None]) -> Shop | None:
         row = await info.context.loaders.shop.load(self._row.shop_id)
         return Shop.from_row(row) if row else None
 
-    @strawberry.field(permission_classes=[CanSeeSensitive])  # type: ignore[untyped-decorator]
+    @strawberry.field(permission_classes=[BuyersRead])  # type: ignore[untyped-decorator]
     async def buyer(self, info: Info[Context, None]) -> Buyer | None:
         if self._row.customer_id is None:
             return None

@@ -9,12 +9,17 @@ from sqlalchemy import Select, func, or_, select
 from sqlmodel import col
 
 from db.repositories._base import Repository
+from db.repositories.suppliers import supplier_product_ids, supplier_sku_ids
 from db.tables import Product, Sku
 
 
 class CatalogRepository(Repository):
-    def _products(self, category: str | None, search: str | None) -> Select[Product]:
+    def _products(
+        self, category: str | None, search: str | None, supplier_id: int | None
+    ) -> Select[Product]:
         stmt = select(Product).where(col(Product.org_id) == self.org_id)
+        if supplier_id is not None:
+            stmt = stmt.where(col(Product.id).in_(supplier_product_ids(self.org_id, supplier_id)))
         if category:
             stmt = stmt.where(col(Product.category) == category)
         if search:
@@ -37,12 +42,21 @@ class CatalogRepository(Repository):
         return stmt.order_by(col(Product.code), col(Product.id))
 
     async def list_products(
-        self, category: str | None, search: str | None, offset: int, limit: int
+        self,
+        category: str | None,
+        search: str | None,
+        offset: int,
+        limit: int,
+        *,
+        supplier_id: int | None = None,
     ) -> Sequence[Product]:
-        return await self._page(self._products(category, search), offset, limit)
+        """``supplier_id``: only products with a SKU on that supplier's orders."""
+        return await self._page(self._products(category, search, supplier_id), offset, limit)
 
-    async def count_products(self, category: str | None, search: str | None) -> int:
-        return await self._count(self._products(category, search))
+    async def count_products(
+        self, category: str | None, search: str | None, *, supplier_id: int | None = None
+    ) -> int:
+        return await self._count(self._products(category, search, supplier_id))
 
     async def products_by_ids(self, ids: Sequence[int]) -> dict[int, Product]:
         return await self._by_ids(Product, ids)
@@ -58,14 +72,18 @@ class CatalogRepository(Repository):
         )
         return {row.code: row for row in rows}
 
-    async def skus_for_products(self, product_ids: Sequence[int]) -> dict[int, list[Sku]]:
+    async def skus_for_products(
+        self, product_ids: Sequence[int], *, supplier_id: int | None = None
+    ) -> dict[int, list[Sku]]:
+        """``supplier_id``: only the SKUs on that supplier's orders."""
         grouped: dict[int, list[Sku]] = defaultdict(list)
         if product_ids:
-            rows = await self.session.scalars(
-                select(Sku)
-                .where(col(Sku.org_id) == self.org_id, col(Sku.product_id).in_(set(product_ids)))
-                .order_by(col(Sku.code))
+            stmt = select(Sku).where(
+                col(Sku.org_id) == self.org_id, col(Sku.product_id).in_(set(product_ids))
             )
+            if supplier_id is not None:
+                stmt = stmt.where(col(Sku.id).in_(supplier_sku_ids(self.org_id, supplier_id)))
+            rows = await self.session.scalars(stmt.order_by(col(Sku.code)))
             for row in rows:
                 grouped[row.product_id].append(row)
         return grouped

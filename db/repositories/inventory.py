@@ -569,6 +569,15 @@ class InventoryRepository(Repository):
     async def stock_by_ids(self, ids: Sequence[int]) -> dict[int, Stock]:
         return await self._by_ids(Stock, ids)
 
+    async def ledger_by_ids(self, ids: Sequence[int]) -> dict[int, StockLedgerEntry]:
+        return await self._by_ids(StockLedgerEntry, ids)
+
+    async def reservations_by_ids(self, ids: Sequence[int]) -> dict[int, Reservation]:
+        return await self._by_ids(Reservation, ids)
+
+    async def backorders_by_ids(self, ids: Sequence[int]) -> dict[int, Backorder]:
+        return await self._by_ids(Backorder, ids)
+
     async def available_by_sku(self, sku_ids: Sequence[int]) -> dict[int, int]:
         """Available stock per SKU over active warehouses (rows below zero count as zero)."""
         if not sku_ids:

@@ -61,7 +61,7 @@ class OrderRepository(Repository):
                 col(Order.external_id).like(like),
                 col(Order.receiver_name).like(like),
             ]
-            if term.isdigit() and len(term) == 4:
+            if flt.match_phone_tail and term.isdigit() and len(term) == 4:
                 options.append(col(Order.receiver_phone_tail) == term)
             conditions.append(or_(*options))
         if conditions:
@@ -122,6 +122,9 @@ class OrderRepository(Repository):
             .values(updated_at=at)
         )
         order.updated_at = at
+
+    async def lines_by_ids(self, ids: Sequence[int]) -> dict[int, OrderLine]:
+        return await self._by_ids(OrderLine, ids)
 
     async def lines_for(self, order_ids: Sequence[int]) -> dict[int, builtins.list[OrderLine]]:
         grouped: dict[int, list[OrderLine]] = defaultdict(list)

@@ -9,21 +9,27 @@ from sqlalchemy import Select, func, select
 from sqlmodel import col
 
 from db.repositories._base import Repository
+from db.repositories.suppliers import supplier_shop_ids
 from db.tables import Shop, Warehouse
 
 
 class ShopRepository(Repository):
-    def _shops(self, channel: str | None) -> Select[Shop]:
+    def _shops(self, channel: str | None, supplier_id: int | None = None) -> Select[Shop]:
         stmt = select(Shop).where(col(Shop.org_id) == self.org_id)
         if channel:
             stmt = stmt.where(col(Shop.channel) == channel)
+        if supplier_id is not None:
+            stmt = stmt.where(col(Shop.id).in_(supplier_shop_ids(self.org_id, supplier_id)))
         return stmt.order_by(col(Shop.channel), col(Shop.name), col(Shop.id))
 
-    async def list_shops(self, channel: str | None, offset: int, limit: int) -> Sequence[Shop]:
-        return await self._page(self._shops(channel), offset, limit)
+    async def list_shops(
+        self, channel: str | None, offset: int, limit: int, *, supplier_id: int | None = None
+    ) -> Sequence[Shop]:
+        """``supplier_id``: only the shops that supplier's orders came from."""
+        return await self._page(self._shops(channel, supplier_id), offset, limit)
 
-    async def count_shops(self, channel: str | None) -> int:
-        return await self._count(self._shops(channel))
+    async def count_shops(self, channel: str | None, *, supplier_id: int | None = None) -> int:
+        return await self._count(self._shops(channel, supplier_id))
 
     async def shops_by_ids(self, ids: Sequence[int]) -> dict[int, Shop]:
         return await self._by_ids(Shop, ids)

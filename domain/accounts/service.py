@@ -17,18 +17,11 @@ from db.engine import Database
 from db.tables import ApiToken, Organization, User
 from db.uow import UnitOfWork
 from domain import audit
-from domain.accounts import passwords, tokens
+from domain.accounts import passwords, scope, tokens
 from domain.accounts.errors import CannotDeactivateSelf, InvalidCredentials, LastOwner
 from domain.accounts.grants import ACCESS_REVOKED, Grant, grant_holds
-from domain.accounts.model import (
-    ROLE_SCOPES,
-    TOKEN_ADMIN_ROLES,
-    USER_ADMIN_ROLES,
-    Actor,
-    Role,
-    Scope,
-    token_scopes,
-)
+from domain.accounts.model import Actor, Role, Scope, token_scopes
+from domain.accounts.permissions import check_grant, may_revoke, require
 from domain.errors import Duplicate, Forbidden, InvalidInput, NotFound, RateLimited
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -69,17 +62,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _require(actor: Actor, roles: frozenset[Role], what: str) -> None:
-    if actor.role not in roles:
-        raise Forbidden(f"Your role ({actor.role.value}) may not {what}")
-
-
 def _require_user_admin(actor: Actor, what: str) -> None:
-    """The one permission check for changing users (role, deactivation): the user-admin roles,
-    and for an API token also the ``users:write`` scope."""
-    _require(actor, USER_ADMIN_ROLES, what)
-    if not actor.has_scope(Scope.USERS_WRITE):
-        raise Forbidden("This needs the 'users:write' permission")
+    """The one permission check for changing users (role, deactivation): ``users:write`` in
+    the role matrix (OWNER), and for an API token in its scopes too."""
+    require(actor, Scope.USERS_WRITE, what)
 
 
 def _announce_revocation(
@@ -172,7 +158,7 @@ async def create_user(
     display_name: str = "",
     supplier_name: str | None = None,
 ) -> User:
-    _require(actor, USER_ADMIN_ROLES, "create users")
+    require(actor, Scope.USERS_WRITE, "create users")
     username = validate_username(username)
     password_hash = await asyncio.to_thread(passwords.hash_password, password)
     supplier_id: int | None = None
@@ -477,7 +463,7 @@ async def create_api_token(
     expires_in_days: int | None,
 ) -> tuple[ApiToken, str]:
     """Return the stored token and its secret, which is shown this once and never again."""
-    _require(actor, TOKEN_ADMIN_ROLES, "create API tokens")
+    require(actor, Scope.TOKENS_WRITE, "create API tokens")
     if actor.user_id is None:
         raise Forbidden("API tokens are created by a signed-in user, not by another token")
     name = name.strip()
@@ -485,9 +471,7 @@ async def create_api_token(
         raise InvalidInput("Token name is required", field="name")
     if not scopes:
         raise InvalidInput("Choose at least one scope", field="scopes")
-    beyond = scopes - ROLE_SCOPES[actor.role]
-    if beyond:
-        raise Forbidden(f"Your role cannot grant: {', '.join(sorted(s.value for s in beyond))}")
+    check_grant(actor, scopes)
     if expires_in_days is not None and not 1 <= expires_in_days <= 3650:
         raise InvalidInput("Expiry must be 1 to 3650 days", field="expiresInDays")
     secret = tokens.new_api_token()
@@ -507,10 +491,14 @@ async def create_api_token(
 
 
 async def revoke_api_token(uow: UnitOfWork, actor: Actor, token_id: int) -> ApiToken:
-    _require(actor, TOKEN_ADMIN_ROLES, "revoke API tokens")
+    require(actor, Scope.TOKENS_WRITE, "revoke API tokens")
     row = await uow.accounts.token(token_id)
     if row is None:
         raise NotFound("API token not found", field="id")
+    if not may_revoke(actor, (Scope(s) for s in row.scopes)):
+        raise Forbidden(
+            f"Your role ({actor.role.value}) may revoke only tokens it could create", field="id"
+        )
     if row.revoked_at is None:
         assert row.id is not None
         row.revoked_at = _now()
@@ -553,12 +541,11 @@ async def lapsed_grants(
     return lapsed
 
 
-# -- reading -----------------------------------------------------------------------------------
+# -- reading: every path asks domain/accounts/scope.py -----------------------------------------
 async def find_users(
     uow: UnitOfWork, actor: Actor, *, role: Role | None, search: str | None, offset: int, limit: int
 ) -> Sequence[User]:
-    if not actor.has_scope(Scope.USERS_READ):
-        raise Forbidden("This needs the 'users:read' permission")
+    scope.users(actor).require()
     return await uow.accounts.list_users(
         role=role.value if role else None, search=search, offset=offset, limit=limit
     )
@@ -567,14 +554,32 @@ async def find_users(
 async def count_users(
     uow: UnitOfWork, actor: Actor, *, role: Role | None, search: str | None
 ) -> int:
-    if not actor.has_scope(Scope.USERS_READ):
-        raise Forbidden("This needs the 'users:read' permission")
+    scope.users(actor).require()
     return await uow.accounts.count_users(role=role.value if role else None, search=search)
 
 
 async def list_api_tokens(uow: UnitOfWork, actor: Actor) -> Sequence[ApiToken]:
-    _require(actor, TOKEN_ADMIN_ROLES, "list API tokens")
+    scope.api_tokens(actor).require()
     return await uow.accounts.tokens()
+
+
+async def users_by_ids(uow: UnitOfWork, actor: Actor, ids: Sequence[int]) -> dict[int, User]:
+    """The users among ``ids`` the actor may read: all with ``users:read``, else itself."""
+    readable = [pk for pk in ids if scope.may_read_user(actor, pk)]
+    return await uow.accounts.users_by_ids(readable) if readable else {}
+
+
+async def tokens_by_ids(uow: UnitOfWork, actor: Actor, ids: Sequence[int]) -> dict[int, ApiToken]:
+    if not scope.api_tokens(actor).allowed or not ids:
+        return {}
+    return await uow.accounts.tokens_by_ids(ids)
+
+
+async def organization(uow: UnitOfWork, actor: Actor, org_id: int) -> Organization | None:
+    """The actor's own organisation, and no other."""
+    if not scope.may_read_organization(actor, org_id):
+        return None
+    return await uow.accounts.org_by_id(org_id)
 
 
 async def viewer(uow: UnitOfWork, actor: Actor) -> tuple[Organization, User | None]:

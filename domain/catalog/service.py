@@ -1,18 +1,20 @@
-"""Catalog and shop reads (the write side comes with the catalog issue)."""
+"""Catalog and shop reads (the write side comes with the catalog issue).
+
+Every read asks the area's scope (domain/catalog/scope.py, domain/inventory/scope.py for
+warehouses): lists and totals are FORBIDDEN outside it, look-ups by id find nothing outside it,
+and a supplier's lists hold only what its orders reach.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from db.tables import Product, Shop, Warehouse
+from db.tables import Product, Shop, Sku, Warehouse
 from db.uow import UnitOfWork
-from domain.accounts.model import Actor, Scope
-from domain.errors import Forbidden
-
-
-def _need(actor: Actor, scope: Scope) -> None:
-    if not actor.has_scope(scope):
-        raise Forbidden(f"This needs the '{scope.value}' permission")
+from domain.accounts.model import Actor
+from domain.catalog import scope
+from domain.inventory import scope as inventory_scope
+from domain.scope import require_found
 
 
 async def find_products(
@@ -24,36 +26,102 @@ async def find_products(
     offset: int,
     limit: int,
 ) -> Sequence[Product]:
-    _need(actor, Scope.CATALOG_READ)
-    return await uow.catalog.list_products(category, search, offset, limit)
+    within = scope.catalog(actor).require()
+    return await uow.catalog.list_products(
+        category, search, offset, limit, supplier_id=within.supplier_id
+    )
 
 
 async def count_products(
     uow: UnitOfWork, actor: Actor, *, category: str | None, search: str | None
 ) -> int:
-    _need(actor, Scope.CATALOG_READ)
-    return await uow.catalog.count_products(category, search)
+    within = scope.catalog(actor).require()
+    return await uow.catalog.count_products(category, search, supplier_id=within.supplier_id)
 
 
 async def find_shops(
     uow: UnitOfWork, actor: Actor, *, channel: str | None, offset: int, limit: int
 ) -> Sequence[Shop]:
-    _need(actor, Scope.ORDERS_READ)
-    return await uow.shops.list_shops(channel, offset, limit)
+    within = scope.shops(actor).require()
+    return await uow.shops.list_shops(channel, offset, limit, supplier_id=within.supplier_id)
 
 
 async def count_shops(uow: UnitOfWork, actor: Actor, *, channel: str | None) -> int:
-    _need(actor, Scope.ORDERS_READ)
-    return await uow.shops.count_shops(channel)
+    within = scope.shops(actor).require()
+    return await uow.shops.count_shops(channel, supplier_id=within.supplier_id)
 
 
 async def find_warehouses(
     uow: UnitOfWork, actor: Actor, *, active: bool | None, offset: int, limit: int
 ) -> Sequence[Warehouse]:
-    _need(actor, Scope.STOCK_READ)
+    inventory_scope.stock(actor).require()
     return await uow.shops.list_warehouses(active, offset, limit)
 
 
 async def count_warehouses(uow: UnitOfWork, actor: Actor, *, active: bool | None) -> int:
-    _need(actor, Scope.STOCK_READ)
+    inventory_scope.stock(actor).require()
     return await uow.shops.count_warehouses(active)
+
+
+# -- by id (node, DataLoaders, id arguments): only what the actor may read ---------------------
+async def skus_by_ids(uow: UnitOfWork, actor: Actor, ids: Sequence[int]) -> dict[int, Sku]:
+    within = scope.catalog(actor)
+    if not within.allowed or not ids:
+        return {}
+    found = await uow.catalog.skus_by_ids(ids)
+    if within.supplier_id is not None:
+        reach = await uow.suppliers.skus(within.supplier_id, list(found))
+        found = {pk: row for pk, row in found.items() if pk in reach}
+    return found
+
+
+async def products_by_ids(uow: UnitOfWork, actor: Actor, ids: Sequence[int]) -> dict[int, Product]:
+    within = scope.catalog(actor)
+    if not within.allowed or not ids:
+        return {}
+    found = await uow.catalog.products_by_ids(ids)
+    if within.supplier_id is not None:
+        reach = await uow.suppliers.products(within.supplier_id, list(found))
+        found = {pk: row for pk, row in found.items() if pk in reach}
+    return found
+
+
+async def skus_of_products(
+    uow: UnitOfWork, actor: Actor, product_ids: Sequence[int]
+) -> dict[int, list[Sku]]:
+    within = scope.catalog(actor)
+    if not within.allowed:
+        return {}
+    return await uow.catalog.skus_for_products(product_ids, supplier_id=within.supplier_id)
+
+
+async def shops_by_ids(uow: UnitOfWork, actor: Actor, ids: Sequence[int]) -> dict[int, Shop]:
+    within = scope.shops(actor)
+    if not within.allowed or not ids:
+        return {}
+    found = await uow.shops.shops_by_ids(ids)
+    if within.supplier_id is not None:
+        reach = await uow.suppliers.shops(within.supplier_id, list(found))
+        found = {pk: row for pk, row in found.items() if pk in reach}
+    return found
+
+
+async def warehouses_by_ids(
+    uow: UnitOfWork, actor: Actor, ids: Sequence[int]
+) -> dict[int, Warehouse]:
+    if not inventory_scope.stock(actor).allowed or not ids:
+        return {}
+    return await uow.shops.warehouses_by_ids(ids)
+
+
+# -- id arguments: FORBIDDEN when the type is unreadable, NOT_FOUND when out of reach ----------
+async def require_skus(uow: UnitOfWork, actor: Actor, ids: Sequence[int], field: str) -> None:
+    if ids:
+        scope.catalog(actor).require(field)
+        require_found(ids, await skus_by_ids(uow, actor, ids), "SKU", field)
+
+
+async def require_shops(uow: UnitOfWork, actor: Actor, ids: Sequence[int], field: str) -> None:
+    if ids:
+        scope.shops(actor).require(field)
+        require_found(ids, await shops_by_ids(uow, actor, ids), "Shop", field)

@@ -44,9 +44,11 @@ from db.tables import (
 )
 from db.uow import UnitOfWork
 from domain import audit
-from domain.accounts.model import Actor, Role, Scope
-from domain.errors import Duplicate, Forbidden, InvalidInput, NotFound
-from domain.inventory import model, reservation
+from domain.accounts.model import Actor, Scope
+from domain.accounts.permissions import require
+from domain.catalog import service as catalog
+from domain.errors import Duplicate, InvalidInput, NotFound
+from domain.inventory import model, reservation, scope
 from domain.inventory.errors import (
     BinWarehouseMismatch,
     InsufficientStock,
@@ -72,25 +74,14 @@ from domain.inventory.strategy import (
     DEFAULT_STRATEGY,
     AllocationStrategy,
 )
+from domain.orders import scope as orders_scope
 from domain.orders.model import OrderStatus
+from domain.scope import require_found
 
 log = structlog.get_logger(__name__)
 
-#: Who may change stock, warehouses and stock policies (仓库, 运营, 老板).
-STOCK_EDIT_ROLES = frozenset({Role.OWNER, Role.OPERATOR, Role.WAREHOUSE})
 #: Statuses from which ``reserve_order`` reserves (a HELD order waits for its review first).
 RESERVABLE = frozenset({OrderStatus.NEW, OrderStatus.BACKORDERED})
-
-
-def _require_edit(actor: Actor, what: str) -> None:
-    if actor.role not in STOCK_EDIT_ROLES or not actor.has_scope(Scope.STOCK_WRITE):
-        raise Forbidden(f"Not allowed to {what}")
-
-
-def _require_read(actor: Actor) -> None:
-    # Stock, ledger and backorders name other suppliers' goods and orders: staff only.
-    if actor.is_supplier or not actor.has_scope(Scope.STOCK_READ):
-        raise Forbidden("Not allowed to read stock")
 
 
 def _note(actor: Actor, reason: str = "", reference: str = "") -> LedgerNote:
@@ -238,7 +229,7 @@ async def restock_return(
 
     At most what was shipped for that line and not yet returned.
     """
-    _require_edit(actor, "restock returns")
+    require(actor, Scope.STOCK_WRITE, "restock returns")
     model.check_quantity(quantity, "quantity")
     reason = model.check_reason(reason, required=False)
     repo = uow.inventory
@@ -332,7 +323,7 @@ async def receive_stock(
     reference: str = "",
 ) -> list[StockState]:
     """入库: goods arrive in bins of one warehouse.  All lines or none."""
-    _require_edit(actor, "receive stock")
+    require(actor, Scope.STOCK_WRITE, "receive stock")
     changes = model.receive_changes(items)
     reason = model.check_reason(reason, required=False)
     warehouse = await uow.inventory.warehouse(warehouse_id)
@@ -366,7 +357,7 @@ async def adjust_stock(
     reference: str = "",
 ) -> list[StockState]:
     """盘点: correct on-hand quantities, with a reason.  Never below what is reserved."""
-    _require_edit(actor, "adjust stock")
+    require(actor, Scope.STOCK_WRITE, "adjust stock")
     changes = model.adjust_changes(items)
     reason = model.check_reason(reason, required=True)
     await _check_skus(uow, [(it.sku_id, f"items.{i}.skuId") for i, it in enumerate(items)])
@@ -385,7 +376,7 @@ async def transfer_stock(
     reference: str = "",
 ) -> list[StockState]:
     """移库: unreserved units move between bins (also between warehouses)."""
-    _require_edit(actor, "transfer stock")
+    require(actor, Scope.STOCK_WRITE, "transfer stock")
     changes = model.transfer_changes(items)
     reason = model.check_reason(reason, required=False)
     await _check_skus(uow, [(it.sku_id, f"items.{i}.skuId") for i, it in enumerate(items)])
@@ -410,7 +401,7 @@ async def set_safety_stock(
     uow: UnitOfWork, actor: Actor, *, items: Sequence[SafetyLine]
 ) -> list[StockState]:
     """安全库存: units of a SKU in a bin never offered for sale or reserved."""
-    _require_edit(actor, "set safety stock")
+    require(actor, Scope.STOCK_WRITE, "set safety stock")
     model.check_safety_items(items)
     await _check_skus(uow, [(it.sku_id, f"items.{i}.skuId") for i, it in enumerate(items)])
     bins = await _bins_for(uow, [(it.bin_id, f"items.{i}.binId") for i, it in enumerate(items)])
@@ -460,7 +451,7 @@ async def create_warehouse(
     provinces: Sequence[str] = (),
     priority: int = 100,
 ) -> Warehouse:
-    _require_edit(actor, "manage warehouses")
+    require(actor, Scope.LAYOUT_WRITE, "manage warehouses")
     code = _check_name(code, "code", max_length=32).upper()
     name = _check_name(name, "name", max_length=200)
     if await uow.inventory.warehouse_by_code(code) is not None:
@@ -489,7 +480,7 @@ async def update_warehouse(
     priority: int | None = None,
     is_active: bool | None = None,
 ) -> Warehouse:
-    _require_edit(actor, "manage warehouses")
+    require(actor, Scope.LAYOUT_WRITE, "manage warehouses")
     warehouse = await uow.inventory.warehouse(warehouse_id)
     if warehouse is None:
         raise UnknownWarehouse("id")
@@ -520,7 +511,7 @@ async def create_zone(
     name: str = "",
     walk_order: int = 0,
 ) -> Zone:
-    _require_edit(actor, "manage zones")
+    require(actor, Scope.LAYOUT_WRITE, "manage zones")
     code = model.check_zone_code(code)
     name = _check_name(name, "name", max_length=100, required=False)
     if await uow.inventory.warehouse(warehouse_id) is None:
@@ -547,7 +538,7 @@ async def update_zone(
     name: str | None = None,
     walk_order: int | None = None,
 ) -> Zone:
-    _require_edit(actor, "manage zones")
+    require(actor, Scope.LAYOUT_WRITE, "manage zones")
     zone = await uow.inventory.zone(zone_id)
     if zone is None:
         raise UnknownZone("id")
@@ -570,7 +561,7 @@ async def create_bins(
     uow: UnitOfWork, actor: Actor, *, zone_id: int, bins: Sequence[BinDraft]
 ) -> list[Bin]:
     """库位: add bins to a zone, all or none."""
-    _require_edit(actor, "manage bins")
+    require(actor, Scope.LAYOUT_WRITE, "manage bins")
     model.check_items(bins, "bins")
     zone = await uow.inventory.zone(zone_id)
     if zone is None:
@@ -612,7 +603,7 @@ async def update_bin(
     code: str | None = None,
     walk_seq: int | None = None,
 ) -> Bin:
-    _require_edit(actor, "manage bins")
+    require(actor, Scope.LAYOUT_WRITE, "manage bins")
     found = await uow.inventory.bins_by_ids([bin_id])
     if bin_id not in found:
         raise UnknownBin("id")
@@ -635,7 +626,7 @@ async def update_bin(
 async def set_shop_stock_policy(
     uow: UnitOfWork, actor: Actor, shop_id: int, policy: ShopStockPolicy
 ) -> ShopStockPolicyRow:
-    _require_edit(actor, "set stock policies")
+    require(actor, Scope.LAYOUT_WRITE, "set stock policies")
     policy = policy.validated()
     if await uow.shops.shop(shop_id) is None:
         raise NotFound("Shop not found", field="shopId")
@@ -667,7 +658,8 @@ async def channel_quantities(
     uow: UnitOfWork, actor: Actor, shop_id: int, sku_ids: Sequence[int]
 ) -> dict[int, int]:
     """What shop ``shop_id`` may list per SKU (the stock push to platforms calls this)."""
-    _require_read(actor)
+    scope.stock(actor).require()
+    await catalog.require_shops(uow, actor, [shop_id], "shopId")
     available = await uow.inventory.available_by_sku(sku_ids)
     policies = await uow.inventory.shop_policies()
     return {
@@ -699,34 +691,79 @@ async def retry_backorders(
     return report
 
 
-# -- reading -----------------------------------------------------------------------------------
+# -- reading: every path asks domain/inventory/scope.py ----------------------------------------
+async def _require_stock_ids(
+    uow: UnitOfWork,
+    *,
+    warehouse_ids: Sequence[int] = (),
+    zone_ids: Sequence[int] = (),
+    field: str,
+) -> None:
+    """Id arguments naming warehouses or zones (the caller holds ``stock:read``, which reaches
+    all of them): NOT_FOUND when unknown or another seller's."""
+    if warehouse_ids:
+        found = await uow.shops.warehouses_by_ids(warehouse_ids)
+        require_found(warehouse_ids, found, "Warehouse", field)
+    if zone_ids:
+        require_found(zone_ids, await uow.inventory.zones_by_ids(zone_ids), "Zone", field)
+
+
+async def _require_orders(uow: UnitOfWork, actor: Actor, ids: Sequence[int], field: str) -> None:
+    """Id arguments naming orders go through the orders scope: FORBIDDEN without
+    ``orders:read``, NOT_FOUND when out of reach.  (Not through domain.orders.service, which
+    imports this module.)"""
+    if not ids:
+        return
+    within = orders_scope.orders(actor).require(field)
+    found = await uow.orders.by_ids(ids)
+    readable = [pk for pk, o in found.items() if orders_scope.may_read(within, o.supplier_id)]
+    require_found(ids, readable, "Order", field)
+
+
+async def _readable_stock_filter(uow: UnitOfWork, actor: Actor, flt: StockFilter) -> StockFilter:
+    scope.stock(actor).require()
+    await catalog.require_skus(uow, actor, sorted(flt.sku_ids), "filter.skuIds")
+    await _require_stock_ids(uow, warehouse_ids=_one(flt.warehouse_id), field="filter.warehouseId")
+    await _require_stock_ids(uow, zone_ids=_one(flt.zone_id), field="filter.zoneId")
+    return flt
+
+
+async def _readable_ledger_filter(uow: UnitOfWork, actor: Actor, flt: LedgerFilter) -> LedgerFilter:
+    scope.stock(actor).require()
+    await catalog.require_skus(uow, actor, sorted(flt.sku_ids), "filter.skuIds")
+    await _require_orders(uow, actor, _one(flt.order_id), "filter.orderId")
+    await _require_stock_ids(uow, warehouse_ids=_one(flt.warehouse_id), field="filter.warehouseId")
+    return flt
+
+
+def _one(pk: int | None) -> list[int]:
+    return [pk] if pk is not None else []
+
+
 async def stock_levels(
     uow: UnitOfWork, actor: Actor, flt: StockFilter, offset: int, limit: int
 ) -> Sequence[Stock]:
-    _require_read(actor)
+    flt = await _readable_stock_filter(uow, actor, flt)
     return await uow.inventory.list_stock(flt, offset, limit)
 
 
 async def count_stock_levels(uow: UnitOfWork, actor: Actor, flt: StockFilter) -> int:
-    _require_read(actor)
-    return await uow.inventory.count_stock(flt)
+    return await uow.inventory.count_stock(await _readable_stock_filter(uow, actor, flt))
 
 
 async def stock_totals(uow: UnitOfWork, actor: Actor, flt: StockFilter) -> StockTotals:
-    _require_read(actor)
-    return await uow.inventory.stock_totals(flt)
+    return await uow.inventory.stock_totals(await _readable_stock_filter(uow, actor, flt))
 
 
 async def ledger_entries(
     uow: UnitOfWork, actor: Actor, flt: LedgerFilter, offset: int, limit: int
 ) -> Sequence[StockLedgerEntry]:
-    _require_read(actor)
+    flt = await _readable_ledger_filter(uow, actor, flt)
     return await uow.inventory.list_ledger(flt, offset, limit)
 
 
 async def count_ledger_entries(uow: UnitOfWork, actor: Actor, flt: LedgerFilter) -> int:
-    _require_read(actor)
-    return await uow.inventory.count_ledger(flt)
+    return await uow.inventory.count_ledger(await _readable_ledger_filter(uow, actor, flt))
 
 
 async def backorders(
@@ -737,26 +774,31 @@ async def backorders(
     offset: int,
     limit: int,
 ) -> Sequence[Backorder]:
-    _require_read(actor)
+    scope.stock(actor).require()
+    await catalog.require_skus(uow, actor, sorted(sku_ids), "skuIds")
     return await uow.inventory.list_backorders(status, sku_ids, offset, limit)
 
 
 async def count_backorders(
     uow: UnitOfWork, actor: Actor, status: BackorderStatus | None, sku_ids: frozenset[int]
 ) -> int:
-    _require_read(actor)
+    scope.stock(actor).require()
+    await catalog.require_skus(uow, actor, sorted(sku_ids), "skuIds")
     return await uow.inventory.count_backorders(status, sku_ids)
 
 
-async def reservations_for_orders(
-    uow: UnitOfWork, actor: Actor, order_ids: Sequence[int]
+async def reservations_for_order(
+    uow: UnitOfWork, actor: Actor, order_id: int, field: str = "orderId"
 ) -> list[Reservation]:
-    _require_read(actor)
-    return await uow.inventory.reservations_of(order_ids)
+    """What is reserved for one order: ``stock:read``, and the order inside the orders scope."""
+    scope.stock(actor).require()
+    await _require_orders(uow, actor, [order_id], field)
+    return await uow.inventory.reservations_of([order_id])
 
 
 async def zones_of(uow: UnitOfWork, actor: Actor, warehouse_id: int) -> list[Zone]:
-    _require_read(actor)
+    scope.stock(actor).require()
+    await _require_stock_ids(uow, warehouse_ids=[warehouse_id], field="warehouseId")
     return (await uow.inventory.zones_for_warehouses([warehouse_id]))[warehouse_id]
 
 
@@ -769,23 +811,90 @@ async def find_bins(
     offset: int,
     limit: int,
 ) -> Sequence[Bin]:
-    _require_read(actor)
+    await _readable_bins_filter(uow, actor, zone_id, warehouse_id)
     return await uow.inventory.list_bins(zone_id, warehouse_id, offset, limit)
 
 
 async def count_bins(
     uow: UnitOfWork, actor: Actor, *, zone_id: int | None, warehouse_id: int | None
 ) -> int:
-    _require_read(actor)
+    await _readable_bins_filter(uow, actor, zone_id, warehouse_id)
     return await uow.inventory.count_bins(zone_id, warehouse_id)
 
 
+async def _readable_bins_filter(
+    uow: UnitOfWork, actor: Actor, zone_id: int | None, warehouse_id: int | None
+) -> None:
+    scope.stock(actor).require()
+    await _require_stock_ids(uow, warehouse_ids=_one(warehouse_id), field="warehouseId")
+    await _require_stock_ids(uow, zone_ids=_one(zone_id), field="zoneId")
+
+
 async def shop_stock_policies(uow: UnitOfWork, actor: Actor) -> list[ShopStockPolicyRow]:
-    _require_read(actor)
+    scope.stock(actor).require()
     return await uow.inventory.policy_rows()
 
 
-async def stock_levels_by_ids(uow: UnitOfWork, actor: Actor, ids: Sequence[int]) -> list[Stock]:
-    _require_read(actor)
-    found = await uow.inventory.stock_by_ids(ids)
-    return [found[i] for i in ids if i in found]
+# -- by id (node, DataLoaders): only what the actor may read, nothing without stock:read --------
+async def stock_levels_by_ids(
+    uow: UnitOfWork, actor: Actor, ids: Sequence[int]
+) -> dict[int, Stock]:
+    if not scope.stock(actor).allowed or not ids:
+        return {}
+    return await uow.inventory.stock_by_ids(ids)
+
+
+async def zones_by_ids(uow: UnitOfWork, actor: Actor, ids: Sequence[int]) -> dict[int, Zone]:
+    if not scope.stock(actor).allowed or not ids:
+        return {}
+    return await uow.inventory.zones_by_ids(ids)
+
+
+async def bins_by_ids(uow: UnitOfWork, actor: Actor, ids: Sequence[int]) -> dict[int, Bin]:
+    if not scope.stock(actor).allowed or not ids:
+        return {}
+    return await uow.inventory.bins_by_ids(ids)
+
+
+async def ledger_by_ids(
+    uow: UnitOfWork, actor: Actor, ids: Sequence[int]
+) -> dict[int, StockLedgerEntry]:
+    if not scope.stock(actor).allowed or not ids:
+        return {}
+    return await uow.inventory.ledger_by_ids(ids)
+
+
+async def reservations_by_ids(
+    uow: UnitOfWork, actor: Actor, ids: Sequence[int]
+) -> dict[int, Reservation]:
+    if not scope.stock(actor).allowed or not ids:
+        return {}
+    return await uow.inventory.reservations_by_ids(ids)
+
+
+async def reservations_of_orders(
+    uow: UnitOfWork, actor: Actor, order_ids: Sequence[int]
+) -> list[Reservation]:
+    if not scope.stock(actor).allowed:
+        return []
+    return await uow.inventory.reservations_of(order_ids)
+
+
+async def backorders_by_ids(
+    uow: UnitOfWork, actor: Actor, ids: Sequence[int]
+) -> dict[int, Backorder]:
+    if not scope.stock(actor).allowed or not ids:
+        return {}
+    return await uow.inventory.backorders_by_ids(ids)
+
+
+async def available_by_sku(uow: UnitOfWork, actor: Actor, sku_ids: Sequence[int]) -> dict[int, int]:
+    if not scope.stock(actor).allowed:
+        return {}
+    return await uow.inventory.available_by_sku(sku_ids)
+
+
+async def shop_policies(uow: UnitOfWork, actor: Actor) -> dict[int, ShopStockPolicy]:
+    if not scope.stock(actor).allowed:
+        return {}
+    return await uow.inventory.shop_policies()

@@ -3,7 +3,7 @@
 An alert is one row per situation (``dedupe_key``) while unread, so a sweep that finds the same
 problem every few seconds does not flood the list; once read, the next occurrence is new.  Each
 new alert is also one WARNING/ERROR log line and a ``notification.created`` outbox event (live
-boards).  Every staff role may read them; drop-ship suppliers may not.
+boards).  Who reads them is ``domain/notifications/scope.py``'s to say.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from db.engine import Database
 from db.tables import Notification
 from db.uow import UnitOfWork
 from domain.accounts.model import Actor
-from domain.errors import Forbidden, InvalidInput
+from domain.errors import InvalidInput
+from domain.notifications import scope
 from domain.notifications.model import NotificationKind, Severity
+from domain.scope import require_found
 
 if TYPE_CHECKING:
     from domain.inventory.reservation import PendingReservations
@@ -30,8 +32,7 @@ MAX_MARK = 500
 
 
 def _require_read(actor: Actor) -> None:
-    if actor.is_supplier:
-        raise Forbidden("Not allowed to read notifications")
+    scope.notifications(actor).require()
 
 
 async def raise_alert(
@@ -100,16 +101,20 @@ async def count_notifications(uow: UnitOfWork, actor: Actor, *, unread_only: boo
 async def notifications_by_ids(
     uow: UnitOfWork, actor: Actor, ids: Sequence[int]
 ) -> list[Notification]:
-    _require_read(actor)
+    """For ``node``: nothing (NOT_FOUND) for a caller who may not read notifications."""
+    if not scope.notifications(actor).allowed:
+        return []
     found = await uow.notifications.by_ids(ids)
     return [found[i] for i in ids if i in found]
 
 
 async def mark_read(uow: UnitOfWork, actor: Actor, ids: Sequence[int]) -> int:
-    """Mark notifications read (unknown ids and ones already read are left alone)."""
+    """Mark notifications read; returns how many were unread.  An unknown id (or another
+    seller's) is NOT_FOUND and nothing is marked."""
     _require_read(actor)
     if not ids:
         raise InvalidInput("Name at least one notification", field="ids")
     if len(ids) > MAX_MARK:
         raise InvalidInput(f"At most {MAX_MARK} notifications at once", field="ids")
+    require_found(ids, await uow.notifications.by_ids(ids), "Notification", "ids")
     return await uow.notifications.mark_read(ids, actor.user_id, datetime.now(UTC))

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from domain.accounts.model import Role
 from domain.errors import DomainError, ErrorCode, InvalidInput
 
 
@@ -44,15 +43,6 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.CANCELLED: frozenset(),
     S.AFTER_SALE: frozenset({S.DELIVERED}),
 }
-
-#: Who may create and cancel orders (手工单, 取消).
-ORDER_EDIT_ROLES = frozenset({Role.OWNER, Role.MANAGER, Role.OPERATOR})
-#: Who may add remarks (备注): everyone on staff, not suppliers.
-REMARK_ROLES = frozenset({Role.OWNER, Role.MANAGER, Role.OPERATOR, Role.WAREHOUSE, Role.SERVICE})
-#: Who may see buyer phone numbers in clear and order money amounts.
-SENSITIVE_READ_ROLES = frozenset(
-    {Role.OWNER, Role.MANAGER, Role.OPERATOR, Role.WAREHOUSE, Role.SERVICE}
-)
 
 #: Statuses in which stock may still be reserved for the order (released on cancel).
 OPEN_STATUSES = frozenset({S.NEW, S.HELD, S.RESERVED, S.BACKORDERED, S.IN_WAVE, S.PICKED, S.PACKED})
@@ -172,8 +162,10 @@ class OrderFilter:
     paid_to: datetime | None = None
     search: str | None = None
     order_ids: frozenset[int] | None = None
-    #: Set only by domain/suppliers/scope.py for a supplier actor.
+    #: Set only by domain/orders/scope.py: a supplier actor's own orders.
     supplier_id: int | None = None
+    #: Set only by domain/orders/scope.py: whether ``search`` may match the phone tail (尾号).
+    match_phone_tail: bool = True
 
 
 def mask_phone(phone: str) -> str:

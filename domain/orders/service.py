@@ -15,12 +15,13 @@ from typing import Any
 from db.tables import Customer, Order, OrderHistory, OrderLine, OrderRemark, Shop, Sku
 from db.uow import UnitOfWork
 from domain import audit
-from domain.accounts.model import Actor, Role, Scope
-from domain.errors import DomainError, Duplicate, ErrorCode, Forbidden, InvalidInput, NotFound
+from domain.accounts.model import Actor, Scope
+from domain.accounts.permissions import require
+from domain.catalog import service as catalog
+from domain.errors import DomainError, Duplicate, ErrorCode, InvalidInput, NotFound
 from domain.inventory import service as inventory
+from domain.orders import scope
 from domain.orders.model import (
-    ORDER_EDIT_ROLES,
-    REMARK_ROLES,
     ManualOrderDraft,
     OrderFilter,
     OrderSort,
@@ -29,18 +30,13 @@ from domain.orders.model import (
     compute_totals,
     phone_tail,
 )
-from domain.suppliers.scope import may_see_order, scope_order_filter
+from domain.scope import require_found
 
 MAX_REMARK_LENGTH = 1000
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _require(actor: Actor, roles: frozenset[Role], scope: Scope, what: str) -> None:
-    if actor.role not in roles or not actor.has_scope(scope):
-        raise Forbidden(f"Not allowed to {what}")
 
 
 def order_event(order: Order, **extra: Any) -> dict[str, Any]:
@@ -56,8 +52,9 @@ def order_event(order: Order, **extra: Any) -> dict[str, Any]:
 
 
 async def get_order(uow: UnitOfWork, actor: Actor, order_id: int, *, lock: bool = False) -> Order:
+    """An order a mutation works on: NOT_FOUND when unknown, another seller's or out of reach."""
     order = await uow.orders.get(order_id, for_update=lock)
-    if order is None or not may_see_order(actor, order.supplier_id):
+    if order is None or not scope.may_read(scope.orders(actor), order.supplier_id):
         raise NotFound("Order not found", field="id")
     return order
 
@@ -94,7 +91,7 @@ async def change_status(
 
 
 async def create_manual_order(uow: UnitOfWork, actor: Actor, draft: ManualOrderDraft) -> Order:
-    _require(actor, ORDER_EDIT_ROLES, Scope.ORDERS_WRITE, "create orders")
+    require(actor, Scope.ORDERS_WRITE, "create orders")
     receiver = draft.receiver.validated()
     totals = compute_totals(draft.lines, draft.shipping_fen)
 
@@ -203,7 +200,7 @@ async def create_manual_order(uow: UnitOfWork, actor: Actor, draft: ManualOrderD
 
 
 async def cancel_order(uow: UnitOfWork, actor: Actor, order_id: int, reason: str) -> Order:
-    _require(actor, ORDER_EDIT_ROLES, Scope.ORDERS_WRITE, "cancel orders")
+    require(actor, Scope.ORDERS_WRITE, "cancel orders")
     reason = reason.strip()
     if not reason:
         raise InvalidInput("A cancellation reason is required", field="reason")
@@ -217,7 +214,7 @@ async def cancel_order(uow: UnitOfWork, actor: Actor, order_id: int, reason: str
 
 
 async def add_remark(uow: UnitOfWork, actor: Actor, order_id: int, text: str) -> OrderRemark:
-    _require(actor, REMARK_ROLES, Scope.ORDERS_WRITE, "add remarks")
+    require(actor, Scope.ORDERS_REMARK, "add remarks")
     text = text.strip()
     if not text:
         raise InvalidInput("A remark cannot be empty", field="text")
@@ -240,27 +237,92 @@ async def add_remark(uow: UnitOfWork, actor: Actor, order_id: int, text: str) ->
     return remark
 
 
-# -- reading -----------------------------------------------------------------------------------
-def _read_filter(actor: Actor, flt: OrderFilter) -> OrderFilter:
-    if not actor.has_scope(Scope.ORDERS_READ):
-        raise Forbidden("Not allowed to read orders")
-    return scope_order_filter(actor, flt)
+# -- reading: every path asks domain/orders/scope.py -------------------------------------------
+async def _readable_filter(
+    uow: UnitOfWork, actor: Actor, flt: OrderFilter, sort: OrderSort
+) -> OrderFilter:
+    scoped = scope.readable_filter(actor, flt, sort)
+    await catalog.require_shops(uow, actor, sorted(scoped.shop_ids), "filter.shopIds")
+    return scoped
 
 
 async def find_orders(
     uow: UnitOfWork, actor: Actor, flt: OrderFilter, sort: OrderSort, offset: int, limit: int
 ) -> Sequence[Order]:
-    return await uow.orders.list(_read_filter(actor, flt), sort, offset, limit)
+    return await uow.orders.list(await _readable_filter(uow, actor, flt, sort), sort, offset, limit)
 
 
-async def count_orders(uow: UnitOfWork, actor: Actor, flt: OrderFilter) -> int:
-    return await uow.orders.count(_read_filter(actor, flt))
+async def count_orders(uow: UnitOfWork, actor: Actor, flt: OrderFilter, sort: OrderSort) -> int:
+    """The total of the list ``find_orders`` pages through (refused exactly when it is)."""
+    return await uow.orders.count(await _readable_filter(uow, actor, flt, sort))
+
+
+async def readable_orders(uow: UnitOfWork, actor: Actor, ids: Sequence[int]) -> dict[int, Order]:
+    """The orders among ``ids`` the actor may read (none without ``orders:read``)."""
+    within = scope.orders(actor)
+    if not within.allowed or not ids:
+        return {}
+    found = await uow.orders.by_ids(ids)
+    return {pk: o for pk, o in found.items() if scope.may_read(within, o.supplier_id)}
 
 
 async def orders_by_ids(uow: UnitOfWork, actor: Actor, ids: Sequence[int]) -> list[Order]:
     """Orders the actor may see, in the order of ``ids`` (missing ones skipped)."""
-    found = await uow.orders.by_ids(ids)
-    return [found[i] for i in ids if i in found and may_see_order(actor, found[i].supplier_id)]
+    found = await readable_orders(uow, actor, ids)
+    return [found[i] for i in ids if i in found]
+
+
+async def readable_order(uow: UnitOfWork, actor: Actor, order_id: int, field: str = "id") -> Order:
+    """One order for a query argument: FORBIDDEN without ``orders:read``, NOT_FOUND when it is
+    unknown, another seller's or out of the actor's reach."""
+    scope.orders(actor).require(field)
+    found = await readable_orders(uow, actor, [order_id])
+    require_found([order_id], found, "Order", field)
+    return found[order_id]
+
+
+async def _readable_order_ids(uow: UnitOfWork, actor: Actor, ids: Sequence[int]) -> list[int]:
+    within = scope.orders(actor)
+    if not within.allowed:
+        return []
+    if not within.narrowed:
+        return list(ids)
+    return list(await readable_orders(uow, actor, ids))
+
+
+async def lines_of_orders(
+    uow: UnitOfWork, actor: Actor, order_ids: Sequence[int]
+) -> dict[int, list[OrderLine]]:
+    return await uow.orders.lines_for(await _readable_order_ids(uow, actor, order_ids))
+
+
+async def history_of_orders(
+    uow: UnitOfWork, actor: Actor, order_ids: Sequence[int]
+) -> dict[int, list[OrderHistory]]:
+    return await uow.orders.history_for(await _readable_order_ids(uow, actor, order_ids))
+
+
+async def remarks_of_orders(
+    uow: UnitOfWork, actor: Actor, order_ids: Sequence[int]
+) -> dict[int, list[OrderRemark]]:
+    return await uow.orders.remarks_for(await _readable_order_ids(uow, actor, order_ids))
+
+
+async def lines_by_ids(uow: UnitOfWork, actor: Actor, ids: Sequence[int]) -> dict[int, OrderLine]:
+    """Order lines whose order the actor may read."""
+    if not scope.orders(actor).allowed or not ids:
+        return {}
+    lines = await uow.orders.lines_by_ids(ids)
+    orders = set(
+        await _readable_order_ids(uow, actor, sorted({ln.order_id for ln in lines.values()}))
+    )
+    return {pk: line for pk, line in lines.items() if line.order_id in orders}
+
+
+async def buyers_by_ids(uow: UnitOfWork, actor: Actor, ids: Sequence[int]) -> dict[int, Customer]:
+    if not scope.buyers(actor).allowed or not ids:
+        return {}
+    return await uow.orders.customers_by_ids(ids)
 
 
 # -- live board --------------------------------------------------------------------------------
@@ -306,4 +368,5 @@ async def live_orders(uow: UnitOfWork, order_ids: Collection[int]) -> dict[int, 
 
 def may_receive(actor: Actor, live: LiveOrder) -> bool:
     """The read-scope check of a subscriber, in memory: the same rule as every order query."""
-    return actor.has_scope(Scope.ORDERS_READ) and may_see_order(actor, live.order.supplier_id)
+    within = scope.orders(actor)
+    return within.allowed and scope.may_read(within, live.order.supplier_id)

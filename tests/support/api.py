@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from api.app import create_app
 from api.services import AppServices
 from db.settings import Settings
+from db.tables import User
 from domain.accounts.model import Role
 from domain.accounts.tokens import issue_session_token
 from tests.support.factories import Seller
@@ -54,11 +55,14 @@ class GraphQLClient:
         return data
 
     def token_for(self, seller: Seller, role: Role = Role.MANAGER) -> str:
-        user = seller.users[role]
+        return self.token_for_user(seller.users[role])
+
+    def token_for_user(self, user: User) -> str:
+        """A session token for any user (e.g. a second supplier's), as a sign-in would issue."""
         assert user.id is not None
         token, _ = issue_session_token(
             self.services.secret_key,
-            org_id=seller.org_id,
+            org_id=user.org_id,
             user_id=user.id,
             token_version=user.token_version,
             ttl=timedelta(minutes=30),

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
 from db.engine import Database
-from db.tables import Order, OrderLine, Organization, Product, Shop, Sku, User, Warehouse
+from db.tables import (
+    Customer,
+    Order,
+    OrderLine,
+    Organization,
+    Product,
+    Shop,
+    Sku,
+    User,
+    Warehouse,
+)
 from db.uow import UnitOfWork
 from domain.accounts.model import Actor, Role
 from domain.accounts.passwords import hash_password
@@ -103,11 +114,29 @@ async def make_order(
     receiver_name: str = "张三",
     phone: str = "13800138000",
     shop: Shop | None = None,
+    skus: Sequence[Sku] | None = None,
+    quantity: int = 1,
+    supplier_id: int | None = None,
+    buyer_nick: str | None = None,
 ) -> Order:
+    """An order with one line per SKU (``skus``, else the seller's first ``lines``), for a
+    drop-ship supplier and a buyer when given."""
     shop = shop or seller.shop
     assert shop.id is not None
     now = datetime.now(UTC)
     async with UnitOfWork(db, seller.org_id) as uow:
+        customer_id = None
+        if buyer_nick is not None:
+            customer = await uow.orders.add_customer(
+                Customer(
+                    org_id=seller.org_id,
+                    channel=shop.channel,
+                    nick=buyer_nick,
+                    name=receiver_name,
+                    phone=phone,
+                )
+            )
+            customer_id = customer.id
         order = Order(
             org_id=seller.org_id,
             shop_id=shop.id,
@@ -121,24 +150,44 @@ async def make_order(
             receiver_district="西湖区",
             receiver_address="文三路 100 号",
             paid_at=now,
+            supplier_id=supplier_id,
+            customer_id=customer_id,
         )
         order_lines = []
-        for sku in seller.skus[:lines]:
+        for sku in skus if skus is not None else seller.skus[:lines]:
             assert sku.id is not None
             order_lines.append(
                 OrderLine(
                     org_id=seller.org_id,
                     order_id=0,
                     sku_id=sku.id,
-                    quantity=1,
+                    quantity=quantity,
                     unit_price_fen=sku.price_fen,
                 )
             )
-        order.goods_fen = sum(line.unit_price_fen for line in order_lines)
+        order.goods_fen = sum(line.unit_price_fen * line.quantity for line in order_lines)
         order.total_fen = order.goods_fen
         await uow.orders.add(order, order_lines)
         await uow.commit()
     return order
 
 
-__all__ = ["Organization", "Seller", "make_order", "make_org"]
+async def make_supplier_user(db: Database, seller: Seller, supplier: str, username: str) -> User:
+    """Another drop-ship supplier (代发) of the seller, with its SUPPLIER user."""
+    async with UnitOfWork(db, seller.org_id) as uow:
+        row = await uow.accounts.add_supplier(supplier)
+        user = await uow.accounts.add_user(
+            User(
+                org_id=seller.org_id,
+                username=username,
+                display_name=supplier,
+                password_hash=password_hash(),
+                role=Role.SUPPLIER.value,
+                supplier_id=row.id,
+            )
+        )
+        await uow.commit()
+    return user
+
+
+__all__ = ["Organization", "Seller", "make_order", "make_org", "make_supplier_user"]

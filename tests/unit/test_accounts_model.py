@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from domain.accounts.errors import WeakPassword
-from domain.accounts.model import ROLE_SCOPES, Role, Scope, token_scopes
+from domain.accounts.model import ROLE_PERMISSIONS, Role, Scope, token_scopes
 from domain.accounts.passwords import check_policy, hash_password, verify_password
 from domain.accounts.tokens import (
     api_token_matches,
@@ -21,8 +21,8 @@ from domain.accounts.tokens import (
 def test_a_token_never_exceeds_its_role() -> None:
     wanted = frozenset({Scope.ORDERS_READ, Scope.USERS_WRITE})
     assert token_scopes(Role.SERVICE, wanted) == {Scope.ORDERS_READ}
-    assert Scope.USERS_WRITE not in ROLE_SCOPES[Role.OPERATOR]
-    assert ROLE_SCOPES[Role.SUPPLIER] <= {Scope.ORDERS_READ, Scope.STOCK_READ}
+    assert Scope.USERS_WRITE not in ROLE_PERMISSIONS[Role.OPERATOR]
+    assert ROLE_PERMISSIONS[Role.SUPPLIER] <= {Scope.ORDERS_READ, Scope.CATALOG_READ}
 
 
 def test_session_tokens() -> None:
