@@ -79,7 +79,7 @@ class AccountMutations:
                 ),
             )
 
-        return await run_mutation(action, LoginPayload)
+        return await run_mutation(info, action, LoginPayload)
 
     @strawberry.mutation(  # type: ignore[untyped-decorator]
         permission_classes=[IsAuthenticated], description="End this session (token and cookie)."
@@ -125,7 +125,7 @@ class AccountMutations:
                 )
             return ChangePasswordPayload(token=token, expires_at=expires)
 
-        return await run_mutation(action, ChangePasswordPayload)
+        return await run_mutation(info, action, ChangePasswordPayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def create_api_token(
@@ -145,7 +145,7 @@ class AccountMutations:
                 await uow.commit()
             return CreateApiTokenPayload(api_token=ApiToken.from_row(row), secret=secret)
 
-        return await run_mutation(action, CreateApiTokenPayload)
+        return await run_mutation(info, action, CreateApiTokenPayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def revoke_api_token(
@@ -160,7 +160,7 @@ class AccountMutations:
                 await uow.commit()
             return ApiTokenPayload(api_token=ApiToken.from_row(row))
 
-        return await run_mutation(action, ApiTokenPayload)
+        return await run_mutation(info, action, ApiTokenPayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def create_user(self, info: Info[Context, None], input: CreateUserInput) -> UserPayload:
@@ -180,7 +180,7 @@ class AccountMutations:
                 await uow.commit()
             return UserPayload(user=User.from_row(user))
 
-        return await run_mutation(action, UserPayload)
+        return await run_mutation(info, action, UserPayload)
 
     @strawberry.mutation(  # type: ignore[untyped-decorator]
         permission_classes=[IsAuthenticated],
@@ -204,7 +204,7 @@ class AccountMutations:
                 await uow.commit()
             return UserPayload(user=User.from_row(user))
 
-        return await run_mutation(action, UserPayload)
+        return await run_mutation(info, action, UserPayload)
 
     @strawberry.mutation(  # type: ignore[untyped-decorator]
         permission_classes=[IsAuthenticated],
@@ -223,7 +223,7 @@ class AccountMutations:
                 await uow.commit()
             return UserPayload(user=User.from_row(user))
 
-        return await run_mutation(action, UserPayload)
+        return await run_mutation(info, action, UserPayload)
 
     @strawberry.mutation(  # type: ignore[untyped-decorator]
         permission_classes=[IsAuthenticated],
@@ -241,7 +241,7 @@ class AccountMutations:
                 await uow.commit()
             return UserPayload(user=User.from_row(user))
 
-        return await run_mutation(action, UserPayload)
+        return await run_mutation(info, action, UserPayload)
 
     @strawberry.mutation(  # type: ignore[untyped-decorator]
         description="Create a new organisation with its owner (only when the deployment "
@@ -262,4 +262,4 @@ class AccountMutations:
             )
             return SignUpPayload(organization=Organization.from_row(org), user=User.from_row(owner))
 
-        return await run_mutation(action, SignUpPayload)
+        return await run_mutation(info, action, SignUpPayload)

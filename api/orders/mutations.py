@@ -29,7 +29,7 @@ class OrderMutations:
                 await uow.commit()
             return OrderPayload(order=Order.from_row(order))
 
-        return await run_mutation(action, OrderPayload)
+        return await run_mutation(info, action, OrderPayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def cancel_order(
@@ -44,7 +44,7 @@ class OrderMutations:
                 await uow.commit()
             return OrderPayload(order=Order.from_row(order))
 
-        return await run_mutation(action, OrderPayload)
+        return await run_mutation(info, action, OrderPayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def add_order_remark(
@@ -66,4 +66,4 @@ class OrderMutations:
                 ),
             )
 
-        return await run_mutation(action, OrderRemarkPayload)
+        return await run_mutation(info, action, OrderRemarkPayload)
