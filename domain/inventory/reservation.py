@@ -1,7 +1,9 @@
 """Reserving stock for orders (占用): the per-seller reservation loop and its batch of one.
 
 What needs reserving is a fact in the database, not a job that can be lost: orders in NEW, and
-BACKORDERED orders whose SKUs gained available stock since they were last tried.  The loop
+BACKORDERED orders with available stock of a SKU they wait for, changed by a transaction their
+last attempt did not see (by visibility, not by time: a change still in flight during the
+attempt counts once it commits; see ``db.repositories.reservations``).  The loop
 (``drain``, run by the ``reservation_loop`` job per organisation) takes them first paid first,
 up to a batch size, and reserves a whole batch in one transaction:
 
