@@ -191,6 +191,27 @@ async def drain(
             return report
 
 
+async def run_loop(
+    db: Database,
+    org_id: int,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_failures: int = 8,
+    strategy: AllocationStrategy = DEFAULT_STRATEGY,
+) -> DrainReport | None:
+    """``drain`` as the seller's one running loop, or None at once when another loop (of this
+    worker or another) holds the lease: that one drains until nothing is pending.  Two loops
+    would be correct (batches take the queue lock) but wasteful; the lease keeps one, and ends
+    with its worker's connection, so a killed worker's loop never keeps a seller waiting."""
+    async with locks.reservation_loop_lease(db, org_id) as held:
+        if not held:
+            log.info("reservation.loop_already_running", org_id=org_id)
+            return None
+        return await drain(
+            db, org_id, batch_size=batch_size, max_failures=max_failures, strategy=strategy
+        )
+
+
 async def _pending_batch(
     uow: DriverUnitOfWork, actor: Actor, limit: int, strategy: AllocationStrategy
 ) -> list[OrderPlan]:

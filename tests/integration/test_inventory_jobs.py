@@ -9,10 +9,12 @@ import pytest_asyncio
 from sqlalchemy import text
 
 from db.engine import Database
+from db.repositories import locks
 from db.settings import Settings
 from db.uow import UnitOfWork
 from tests.support.factories import make_org
 from tests.support.inventory import make_layout, make_order_with, order_status, receive
+from tests.support.locks import until
 from tests.support.sql import org_connection
 from workers.enqueue import JobQueue
 from workers.jobs import inventory as jobs
@@ -68,7 +70,7 @@ async def test_wake_ups_coalesce_into_one_queued_loop(
     seller = await make_org(db)
     event = {"id": 1, "org_id": seller.org_id, "topic": "order.created", "payload": {}}
     first = await jobs.wake_reservation_loop(ctx, event)
-    assert first == f"{settings.redis_prefix}:reservation-loop:{seller.org_id}"
+    assert first == f"{settings.redis_prefix}:reservation-loop:{seller.org_id}:0"
     assert await jobs.wake_reservation_loop(ctx, {**event, "id": 2}) is None
 
 
@@ -94,3 +96,40 @@ async def test_the_sweep_starts_loops_and_alerts_on_orders_waiting_too_long(
     await jobs.reservation_loop(ctx, seller.org_id)
     nightly = await jobs.reconcile_stock(ctx)
     assert nightly["organisations"] >= 0
+
+
+async def test_one_loop_runs_per_seller_and_a_lost_loops_lease_ends_with_its_connection(
+    ctx: dict[str, Any], db: Database, admin_db: Database
+) -> None:
+    seller = await make_org(db)
+    layout = await make_layout(db, seller)
+    sku = seller.skus[0].id
+    assert sku is not None
+    await receive(db, seller, layout, sku, 5, bin_id=layout.bin_id())
+    order = await make_order_with(db, seller, [(sku, 1)])
+    assert order.id is not None
+
+    async with locks.reservation_loop_lease(db, seller.org_id) as held:
+        assert held
+        # Another loop for the same seller leaves at once, touching nothing.
+        assert await jobs.reservation_loop(ctx, seller.org_id) == {"alreadyRunning": 1}
+        assert await order_status(db, seller.org_id, order.id) == "NEW"
+        # The holder's connection goes (its worker was killed): so does the lease.
+        async with admin_db.engine.connect() as conn:
+            await conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+                    " AND granted AND objid = :low AND classid = :high"
+                ),
+                {
+                    "low": (locks.RESERVATION_LOOP_KEY + seller.org_id) & 0xFFFFFFFF,
+                    "high": (locks.RESERVATION_LOOP_KEY + seller.org_id) >> 32,
+                },
+            )
+
+        async def next_loop_runs() -> bool:
+            result = await jobs.reservation_loop(ctx, seller.org_id)
+            return result["alreadyRunning"] == 0
+
+        await until(next_loop_runs, "the lease to end with its connection")
+    assert await order_status(db, seller.org_id, order.id) == "RESERVED"

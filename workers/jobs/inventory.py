@@ -1,10 +1,12 @@
 """Inventory jobs: the per-seller reservation loop, its wake-ups and sweep, nightly reconcile.
 
 - ``reservation_loop(ctx, org_id)``: drains one organisation's pending orders in batches
-  (domain.inventory.reservation.drain).  Enqueued under the job id ``reservation-loop:{org}``
-  so at most one is queued per seller; batches of one seller are serialised in the database
-  (the reservation queue lock) even if two loops run.  Not retried by arq on failure: the
-  work list is the orders table, and the sweep starts a new loop.
+  (domain.inventory.reservation.run_loop).  At most one is queued per seller (the job series
+  ``reservation-loop:{org}``, see ``JobQueue.enqueue_unless_waiting``) and one runs: a loop
+  that finds the seller's lease taken ends at once, since the holder drains until nothing is
+  pending.  A killed worker's loop blocks neither: its lease ends with its connection, and the
+  series has moved on from its job id.  Not retried by arq on failure: the work list is the
+  orders table, and the sweep starts a new loop.
 - ``wake_reservation_loop(ctx, event)``: routed from ``order.created`` (a new order) and
   ``stock.changed`` (receive, count, transfer, release on cancel, return: backorders may be
   fillable); starts the seller's loop.
@@ -38,20 +40,25 @@ log = structlog.get_logger(__name__)
 LOOP_JOB = "reservation_loop"
 
 
-def loop_job_id(org_id: int) -> str:
+def loop_series(org_id: int) -> str:
     return f"reservation-loop:{org_id}"
 
 
 async def start_reservation_loop(queue: JobQueue, org_id: int) -> str | None:
-    """Queue the seller's loop unless one is already queued (then that one does the work)."""
-    return await queue.enqueue(LOOP_JOB, org_id, job_id=loop_job_id(org_id))
+    """Queue the seller's loop unless one is already waiting to start (then that one does the
+    work); a loop that is running, or was lost with its worker, does not stop a new one."""
+    return await queue.enqueue_unless_waiting(LOOP_JOB, org_id, series=loop_series(org_id))
 
 
 async def reservation_loop(ctx: dict[str, Any], org_id: int) -> dict[str, int]:
     structlog.contextvars.bind_contextvars(org_id=org_id)
     settings: Settings = ctx["settings"]
-    report = await reservation.drain(ctx["db"], org_id, batch_size=settings.reservation_batch_size)
-    return dict(report.__dict__)
+    report = await reservation.run_loop(
+        ctx["db"], org_id, batch_size=settings.reservation_batch_size
+    )
+    if report is None:
+        return {"alreadyRunning": 1}
+    return {**report.__dict__, "alreadyRunning": 0}
 
 
 async def wake_reservation_loop(ctx: dict[str, Any], event: dict[str, Any]) -> str | None:
