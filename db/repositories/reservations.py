@@ -32,7 +32,13 @@ WHERE o.org_id = $1
                AND w.is_active AND s.on_hand - s.reserved - s.safety > 0
                AND (b.tried_in IS NULL
                     OR (s.changed_by IS DISTINCT FROM b.tried_by
-                        AND NOT pg_visible_in_snapshot(s.changed_by, b.tried_in))))))
+                        AND NOT pg_visible_in_snapshot(s.changed_by, b.tried_in))
+                    OR EXISTS (
+                        SELECT 1 FROM backorders r
+                        WHERE r.org_id = b.org_id AND r.sku_id = b.sku_id
+                          AND r.resolved_by >= pg_snapshot_xmin(b.tried_in)
+                          AND r.resolved_by IS DISTINCT FROM b.tried_by
+                          AND NOT pg_visible_in_snapshot(r.resolved_by, b.tried_in))))))
 ORDER BY coalesce(o.paid_at, o.created_at), o.id
 LIMIT $2
 FOR UPDATE OF o SKIP LOCKED
@@ -198,9 +204,10 @@ class ReservationQueue:
 
     async def lock_pending(self, limit: int) -> list[int]:
         """Take the queue, then lock up to ``limit`` pending orders, first paid first: NEW
-        ones, and BACKORDERED ones with available stock of a SKU they wait for that changed in
-        a transaction their last try did not see.  Orders another transaction holds are
-        skipped (the next batch takes them)."""
+        ones, and BACKORDERED ones with available stock of a SKU they wait for where, in a
+        transaction their last try did not see, a stock row of the SKU changed or another
+        order stopped waiting for it (it may have been the one they yielded to).  Orders
+        another transaction holds are skipped (the next batch takes them)."""
         await locks.lock_reservation_queue(self.conn, self.org_id)
         rows = await self.conn.fetch(_PENDING_SQL, self.org_id, limit)
         return [r["id"] for r in rows]

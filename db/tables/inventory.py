@@ -217,7 +217,9 @@ class Backorder(SQLModel, table=True):
     resolved_at: datetime | None = time_field()
     # Not mapped: ``tried_in`` (pg_snapshot) and ``tried_by`` (xid8), the snapshot and the
     # transaction of the attempt that left the line waiting, written by the reservation loop's
-    # SQL; a stock change not visible in that snapshot makes the line worth another attempt.
+    # SQL; ``resolved_by`` (xid8), the transaction that took it out of WAITING, kept by a
+    # trigger.  A stock change, or another line of the SKU resolved, that the snapshot does not
+    # show makes a waiting line worth another attempt (migration 0006).
 
 
 class StockLedgerEntry(SQLModel, table=True):

@@ -16,8 +16,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from db.engine import Database
+from db.uow import UnitOfWork
 from domain.inventory import reconcile
 from domain.inventory.reservation import drain
+from domain.orders import service as orders
 from tests.support.factories import Seller, make_org
 from tests.support.inventory import Layout, make_layout, make_order_with, receive
 from tests.support.sql import org_connection
@@ -183,4 +185,32 @@ async def test_an_order_waiting_for_one_sku_does_not_hold_up_another(db: Databas
     await receive(db, seller, layout, sku_b, 1, bin_id=layout.bin_id(0, 1))
     await drain(db, seller.org_id)
     await expect(0, 1, 2, 3, 4)
+    assert (await reconcile.reconcile(db, seller.org_id)).ok
+
+
+async def test_when_the_order_at_the_head_is_cancelled_the_next_one_gets_the_stock(
+    db: Database,
+) -> None:
+    """Three units are there; the first-paid order wants five and waits, the next wants one and
+    waits behind it (先付先得).  The first is cancelled: nothing about the stock changed, but the
+    stock is no longer promised, and the next run of the loop gives the second its unit."""
+    seller = await make_org(db)
+    layout = await make_layout(db, seller)
+    sku = seller.skus[0].id
+    assert sku is not None
+    await receive(db, seller, layout, sku, 3, bin_id=layout.bin_id(0, 0))
+    head = await make_order_with(db, seller, [(sku, 5)], paid_at=EPOCH)
+    behind = await make_order_with(db, seller, [(sku, 1)], paid_at=EPOCH + timedelta(minutes=1))
+    assert head.id is not None and behind.id is not None
+    await drain(db, seller.org_id)
+    assert await statuses(db, seller.org_id) == {head.id: "BACKORDERED", behind.id: "BACKORDERED"}
+
+    async with UnitOfWork(db, seller.org_id) as uow:
+        await orders.cancel_order(uow, seller.actor(), head.id, "买家不等了")
+        await uow.commit()
+    report = await drain(db, seller.org_id)
+
+    assert report.reserved == 1
+    assert await statuses(db, seller.org_id) == {head.id: "CANCELLED", behind.id: "RESERVED"}
+    assert await available(db, seller.org_id, sku) == 2
     assert (await reconcile.reconcile(db, seller.org_id)).ok

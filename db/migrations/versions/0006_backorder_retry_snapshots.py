@@ -16,10 +16,14 @@ Visibility is what decides it now, as PostgreSQL itself does:
 - ``backorders.tried_in``: the snapshot of the attempt that left the line waiting, taken before
   it read stock (whatever it shows, the attempt's read saw), and ``tried_by``, that attempt's
   own transaction (its own writes need no second look);
+- ``backorders.resolved_by``: the transaction that took a line out of WAITING (filled or
+  cancelled), kept by a trigger: a line that yielded to an earlier-paid one may go ahead once
+  that one stops waiting, even when no stock row changed (the earlier order was cancelled);
 - a waiting line is worth another attempt when a row of its SKU has something available and was
-  changed by a transaction not visible in ``tried_in`` (and not by the attempt itself).  At worst
-  a line is tried once more than needed (a change the attempt waited for and saw anyway), never
-  left behind.  Lines without ``tried_in`` (written before this, or by the demo) are tried.
+  changed, or another line of the SKU stopped waiting, in a transaction not visible in
+  ``tried_in`` (and not the attempt itself).  At worst a line is tried once more than needed (a
+  change the attempt waited for and saw anyway), never left behind.  Lines without ``tried_in``
+  (written before this, or by the demo) are tried.
 
 Revision ID: 0006
 Revises: 0005
@@ -40,6 +44,12 @@ def upgrade() -> None:
     op.execute("ALTER TABLE stock ADD COLUMN changed_by xid8")
     op.execute("ALTER TABLE backorders ADD COLUMN tried_in pg_snapshot")
     op.execute("ALTER TABLE backorders ADD COLUMN tried_by xid8")
+    op.execute("ALTER TABLE backorders ADD COLUMN resolved_by xid8")
+    # Only recent resolutions matter to a waiting line (older ones are visible to its attempt).
+    op.execute(
+        "CREATE INDEX backorders_resolved_by ON backorders (org_id, sku_id, resolved_by)"
+        " WHERE resolved_by IS NOT NULL"
+    )
     op.execute(
         """
         CREATE FUNCTION stock_note_changed_by() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -65,9 +75,30 @@ def upgrade() -> None:
         EXECUTE FUNCTION stock_note_changed_by()
         """
     )
+    op.execute(
+        """
+        CREATE FUNCTION backorder_note_resolved_by() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            NEW.resolved_by := pg_current_xact_id();
+            RETURN NEW;
+        END
+        $$
+        """
+    )
+    op.execute(
+        """
+        CREATE TRIGGER backorder_resolved_by BEFORE UPDATE OF status ON backorders
+        FOR EACH ROW WHEN (OLD.status = 'WAITING' AND NEW.status <> 'WAITING')
+        EXECUTE FUNCTION backorder_note_resolved_by()
+        """
+    )
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER backorder_resolved_by ON backorders")
+    op.execute("DROP FUNCTION backorder_note_resolved_by()")
+    op.execute("DROP INDEX backorders_resolved_by")
+    op.execute("ALTER TABLE backorders DROP COLUMN resolved_by")
     op.execute("DROP TRIGGER stock_changed_by ON stock")
     op.execute("DROP TRIGGER stock_inserted_by ON stock")
     op.execute("DROP FUNCTION stock_note_changed_by()")
