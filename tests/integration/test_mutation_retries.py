@@ -2,8 +2,9 @@
 number of times, then answers CONCURRENT_UPDATE in its payload, having written nothing; once
 the row is free, the same call succeeds.
 
-The API runs with a 50 ms lock timeout (a server's is 2 s), and the row is held from another
-connection (``SELECT ... FOR UPDATE`` as the organisation) for as long as the test needs.
+The API runs with a 50 ms lock timeout (a server's is 2 s; 500 ms where the test lets go of the
+row between attempts), and the row is held from another connection (``SELECT ... FOR UPDATE``
+as the organisation) for as long as the test needs.
 """
 
 from __future__ import annotations
@@ -44,6 +45,14 @@ LOCK_USER_ROW = "SELECT id FROM users WHERE org_id = :org AND id = :id FOR UPDAT
 async def impatient(settings: Settings) -> AsyncIterator[GraphQLClient]:
     """The API with a lock timeout short enough to exhaust every retry quickly."""
     async with graphql_client(settings.model_copy(update={"lock_timeout_ms": 50})) as client:
+        yield client
+
+
+@pytest_asyncio.fixture(scope="module")
+async def patient(settings: Settings) -> AsyncIterator[GraphQLClient]:
+    """The API with a lock timeout long enough for a test to let go of a row between two
+    attempts of one mutation."""
+    async with graphql_client(settings.model_copy(update={"lock_timeout_ms": 500})) as client:
         yield client
 
 
@@ -260,7 +269,7 @@ async def test_deactivating_a_held_user_answers_concurrent_update_then_deactivat
 
 # -- a lock that goes away while the mutation retries -------------------------------------------
 async def test_cancel_order_succeeds_when_the_lock_goes_between_attempts(
-    impatient: GraphQLClient, db: Database, admin_db: Database
+    patient: GraphQLClient, db: Database, admin_db: Database
 ) -> None:
     """The first attempt times out on the held order; a later one, in a fresh transaction,
     finds the row free and cancels: no error reaches the caller."""
@@ -270,7 +279,7 @@ async def test_cancel_order_succeeds_when_the_lock_goes_between_attempts(
     variables = {"input": {"id": shelf.gid("Order", order_id), "reason": "缺货取消"}}
 
     async with hold_rows(db, org, LOCK_ORDER_ROW, {"org": org, "id": order_id}) as held:
-        cancelling = asyncio.create_task(call(impatient, shelf, CANCEL, variables))
+        cancelling = asyncio.create_task(call(patient, shelf, CANCEL, variables))
         first: set[Waiter] = set()
 
         async def first_attempt_waits() -> bool:

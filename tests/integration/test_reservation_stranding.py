@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -97,17 +98,26 @@ async def dedicated(databases: DatabaseFactory, settings: Settings) -> AsyncIter
         await server.dispose()
 
 
+@pytest_asyncio.fixture
+async def redis_prefix(redis: Redis) -> AsyncIterator[str]:
+    """A Redis prefix for this test's workers; their keys go with the test (a killed worker's
+    in-progress marks would otherwise stay for half an hour)."""
+    prefix = f"ofstrand-{uuid.uuid4().hex[:8]}"
+    yield prefix
+    async for key in redis.scan_iter(match=f"*{prefix}*"):
+        await redis.delete(key)
+
+
 def worker_env(
-    dedicated: Dedicated, settings: Settings, tmp_path: Path, **extra: str
+    dedicated: Dedicated, settings: Settings, tmp_path: Path, redis_prefix: str
 ) -> dict[str, str]:
     assert settings.redis_url
     return {
         "DATABASE_URL": dedicated.app_url,
         "REDIS_URL": settings.redis_url,
-        "ORDERFLOW_REDIS_PREFIX": f"ofstrand-{uuid.uuid4().hex[:8]}",
+        "ORDERFLOW_REDIS_PREFIX": redis_prefix,
         "ORDERFLOW_RESERVATION_SWEEP_SECONDS": "1",
         "ORDERFLOW_DATA_DIR": str(tmp_path / "data"),
-        **extra,
     }
 
 
@@ -189,7 +199,11 @@ async def assert_all_settled(db: Database, shop: Shop) -> None:
 
 # -- a worker killed in the middle of a batch -----------------------------------------------------
 async def test_a_worker_killed_mid_batch_leaves_nothing_behind(
-    dedicated: Dedicated, settings: Settings, admin_db: Database, tmp_path: Path
+    dedicated: Dedicated,
+    settings: Settings,
+    admin_db: Database,
+    tmp_path: Path,
+    redis_prefix: str,
 ) -> None:
     db = dedicated.db
     shop = await open_shop(db)
@@ -198,7 +212,7 @@ async def test_a_worker_killed_mid_batch_leaves_nothing_behind(
     held_row = (
         "SELECT id FROM stock WHERE org_id = :org AND sku_id = :sku AND bin_id = :bin FOR UPDATE"
     )
-    env = worker_env(dedicated, settings, tmp_path)
+    env = worker_env(dedicated, settings, tmp_path, redis_prefix)
 
     # The stock row is held, so the first worker's batch stops at it: by then it has taken the
     # seller's queue and locked the orders.  A long lock timeout keeps it there until killed.
@@ -273,7 +287,7 @@ async def test_drain_rides_out_a_database_that_refuses_connections(
 
 
 async def test_a_worker_recovers_after_the_database_refused_connections(
-    dedicated: Dedicated, settings: Settings, tmp_path: Path
+    dedicated: Dedicated, settings: Settings, tmp_path: Path, redis_prefix: str
 ) -> None:
     """Orders are committed just as the database starts refusing connections (on a connection
     opened before): the worker cannot reach them, then can, and its sweep restarts the loop."""
@@ -281,7 +295,10 @@ async def test_a_worker_recovers_after_the_database_refused_connections(
     shop = await open_shop(db)
     org = shop.seller.org_id
     worker = WorkerProcess(
-        {**worker_env(dedicated, settings, tmp_path), "ORDERFLOW_LOCK_TIMEOUT_MS": "500"},
+        {
+            **worker_env(dedicated, settings, tmp_path, redis_prefix),
+            "ORDERFLOW_LOCK_TIMEOUT_MS": "500",
+        },
         tmp_path,
     )
     try:
