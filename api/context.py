@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -34,6 +36,8 @@ class Context:
     connection_params: dict[str, Any] | None = None
     #: For a websocket, once authenticated: what it authenticated with, to end it when that ends.
     live: LiveConnection | None = None
+    #: The units of work the current attempt of a mutation opened (see ``mutation_attempt``).
+    _attempt_units: list[UnitOfWork] | None = field(default=None, init=False, repr=False)
 
     def require_actor(self) -> Actor:
         if self.actor is None:
@@ -41,8 +45,23 @@ class Context:
         return self.actor
 
     def uow(self) -> UnitOfWork:
-        """A unit of work scoped to the actor's organisation."""
-        return UnitOfWork(self.services.db, self.require_actor().org_id)
+        """A unit of work scoped to the actor's organisation.  Mutations open theirs here, once
+        per attempt: ``api.errors.run_mutation`` runs a mutation again, with fresh units of
+        work, when a lock stayed taken (see ``domain.inventory.retry``)."""
+        unit = UnitOfWork(self.services.db, self.require_actor().org_id)
+        if self._attempt_units is not None:
+            self._attempt_units.append(unit)
+        return unit
+
+    @contextmanager
+    def mutation_attempt(self, opened: list[UnitOfWork]) -> Iterator[None]:
+        """Collect into ``opened`` the units of work one attempt of a mutation opens, so that
+        the retry can tell whether the attempt committed any of them before it failed."""
+        self._attempt_units = opened
+        try:
+            yield
+        finally:
+            self._attempt_units = None
 
     @cached_property
     def loaders(self) -> Loaders:

@@ -67,8 +67,23 @@ def create_runtime_roles() -> None:
     create_app_role()
     _create_role(SYSTEM_ROLE, "NOLOGIN")
     _create_role(LOGIN_ROLE, "LOGIN NOINHERIT NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
-    # A role created by someone else under this name must not carry more than we grant.
-    op.execute(f"ALTER ROLE {LOGIN_ROLE} NOINHERIT NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
+    # A role created by someone else under this name must not carry more than we grant.  Roles
+    # are shared by the cluster's databases, whose migrations may run at once (test sessions):
+    # change them only when needed, and let a concurrent identical change win ("tuple
+    # concurrently updated" is internal_error).
+    op.execute(
+        f"""
+        DO $$ BEGIN
+            IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{LOGIN_ROLE}'
+                       AND (rolinherit OR rolsuper OR rolbypassrls OR rolcreatedb
+                            OR rolcreaterole)) THEN
+                ALTER ROLE {LOGIN_ROLE} NOINHERIT NOSUPERUSER NOBYPASSRLS NOCREATEDB
+                    NOCREATEROLE;
+            END IF;
+        EXCEPTION WHEN internal_error THEN NULL;
+        END $$;
+        """
+    )
     for member_of in (APP_ROLE, SYSTEM_ROLE):
         op.execute(
             f"""
@@ -76,7 +91,7 @@ def create_runtime_roles() -> None:
                 IF NOT pg_has_role('{LOGIN_ROLE}', '{member_of}', 'MEMBER') THEN
                     GRANT {member_of} TO {LOGIN_ROLE};
                 END IF;
-            EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+            EXCEPTION WHEN duplicate_object OR unique_violation OR internal_error THEN NULL;
             END $$;
             """
         )

@@ -107,6 +107,10 @@ class UnitOfWork:
             await session.close()
             self._session = None
 
+    @property
+    def committed(self) -> bool:
+        return self._committed
+
     async def commit(self) -> None:
         if self._events_written:
             # NOTIFY is transactional: the relay wakes only once this commit is visible.

@@ -13,6 +13,7 @@ from typing import Any
 
 import structlog
 from arq.connections import ArqRedis
+from arq.jobs import Job, JobStatus
 from redis.asyncio import ConnectionPool
 
 from db.settings import Settings
@@ -98,22 +99,27 @@ class JobQueue:
         log.debug("job.enqueued", function=function, job_id=job.job_id)
         return job.job_id
 
-    async def enqueue_coalesced(
-        self, function: str, key: str, *args: Any, follow_up_after: float = 0.05
-    ) -> str | None:
-        """Queue ``function`` at most once per ``key``, yet never miss a wake-up.
+    async def enqueue_unless_waiting(self, function: str, *args: Any, series: str) -> str | None:
+        """Queue ``function(ctx, *args)`` unless a job of ``series`` is already waiting to start.
 
-        If a job of that key is already queued it will see what woke us; if it is running it
-        may be past its last look, so a follow-up of the same key is queued to run after it
-        (itself at most one).  For work read from the database (the reservation loop), where
-        running once more finds nothing and costs one query.
-        """
-        queued = await self.enqueue(function, *args, job_id=key)
-        if queued is None:
-            queued = await self.enqueue(
-                function, *args, job_id=f"{key}:again", defer_by=follow_up_after
-            )
-        return queued
+        One fixed job id would coalesce too, but arq keeps a started job's id taken until the
+        job ends, and the job of a worker that was killed never ends: arq only gives up on it
+        once its in-progress mark expires (the longest job timeout plus ten seconds: half an
+        hour here), and nothing of the series could be queued until then.  So the series moves
+        on to a new job id (``series:0``, ``series:1``...) as soon as its current job has
+        started: at most one job of a series waits in the queue, and a lost one never blocks
+        the next.  (Two callers may both move it on at once; then two jobs wait, which costs a
+        run, not correctness.)  Returns the stored job id, or None when one is waiting."""
+        generation_key = f"{self._prefix}:series:{series}"
+        generation = int(await self._redis.get(generation_key) or 0)
+        job_id = f"{series}:{generation}"
+        status = await Job(self.full_job_id(job_id), self._redis, _queue_name=self._queue).status()
+        if status in (JobStatus.queued, JobStatus.deferred):
+            log.info("job.already_waiting", function=function, job_id=self.full_job_id(job_id))
+            return None
+        if status in (JobStatus.in_progress, JobStatus.complete):
+            job_id = f"{series}:{await self._redis.incr(generation_key)}"
+        return await self.enqueue(function, *args, job_id=job_id)
 
     async def close(self) -> None:
         if self._owns_connection:

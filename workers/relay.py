@@ -52,7 +52,7 @@ TOPIC_JOBS: dict[str, list[str]] = {
 }
 
 #: Jobs queued once per organisation rather than once per event (their work is read from the
-#: database): the job name and its key for an organisation.
+#: database): the job name and its series for an organisation (``enqueue_unless_waiting``).
 COALESCED_JOBS: dict[str, Callable[[int], str]] = {
     "reservation_loop": lambda org_id: f"reservation-loop:{org_id}",
 }
@@ -210,8 +210,8 @@ class OutboxRelay:
             for job in self._routes.get(message.topic, ()):
                 coalesce = COALESCED_JOBS.get(job)
                 if coalesce is not None:
-                    job_id = await self._queue.enqueue_coalesced(
-                        job, coalesce(message.org_id), message.to_dict()
+                    job_id = await self._queue.enqueue_unless_waiting(
+                        job, message.to_dict(), series=coalesce(message.org_id)
                     )
                 else:
                     job_id = await self._queue.enqueue(

@@ -81,7 +81,7 @@ class AccountMutations:
                 ),
             )
 
-        return await run_mutation(action, LoginPayload)
+        return await run_mutation(info, action, LoginPayload)
 
     @strawberry.mutation(  # type: ignore[untyped-decorator]
         permission_classes=[IsAuthenticated],
@@ -134,7 +134,7 @@ class AccountMutations:
                 )
             return ChangePasswordPayload(token=token, expires_at=expires)
 
-        return await run_mutation(action, ChangePasswordPayload)
+        return await run_mutation(info, action, ChangePasswordPayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def create_api_token(
@@ -154,7 +154,7 @@ class AccountMutations:
                 await uow.commit()
             return CreateApiTokenPayload(api_token=ApiToken.from_row(row), secret=secret)
 
-        return await run_mutation(action, CreateApiTokenPayload)
+        return await run_mutation(info, action, CreateApiTokenPayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def revoke_api_token(
@@ -169,7 +169,7 @@ class AccountMutations:
                 await uow.commit()
             return ApiTokenPayload(api_token=ApiToken.from_row(row))
 
-        return await run_mutation(action, ApiTokenPayload)
+        return await run_mutation(info, action, ApiTokenPayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def create_user(self, info: Info[Context, None], input: CreateUserInput) -> UserPayload:
@@ -189,7 +189,7 @@ class AccountMutations:
                 await uow.commit()
             return UserPayload(user=User.from_row(user))
 
-        return await run_mutation(action, UserPayload)
+        return await run_mutation(info, action, UserPayload)
 
     @strawberry.mutation(  # type: ignore[untyped-decorator]
         permission_classes=[IsAuthenticated],
@@ -213,7 +213,7 @@ class AccountMutations:
                 await uow.commit()
             return UserPayload(user=User.from_row(user))
 
-        return await run_mutation(action, UserPayload)
+        return await run_mutation(info, action, UserPayload)
 
     @strawberry.mutation(  # type: ignore[untyped-decorator]
         permission_classes=[IsAuthenticated],
@@ -232,7 +232,7 @@ class AccountMutations:
                 await uow.commit()
             return UserPayload(user=User.from_row(user))
 
-        return await run_mutation(action, UserPayload)
+        return await run_mutation(info, action, UserPayload)
 
     @strawberry.mutation(  # type: ignore[untyped-decorator]
         permission_classes=[IsAuthenticated],
@@ -250,7 +250,7 @@ class AccountMutations:
                 await uow.commit()
             return UserPayload(user=User.from_row(user))
 
-        return await run_mutation(action, UserPayload)
+        return await run_mutation(info, action, UserPayload)
 
     @strawberry.mutation(  # type: ignore[untyped-decorator]
         description="Create a new organisation with its owner (only when the deployment "
@@ -271,4 +271,4 @@ class AccountMutations:
             )
             return SignUpPayload(organization=Organization.from_row(org), user=User.from_row(owner))
 
-        return await run_mutation(action, SignUpPayload)
+        return await run_mutation(info, action, SignUpPayload)

@@ -1,15 +1,12 @@
 """Inventory mutations (stock:write or layout:write, see the role matrix; checked by the services).
 
-Stock changes run in a transaction of their own that is retried on lock failures
-(``domain.inventory.retry``); bulk forms are atomic.  Typed errors come back in the payload:
+Stock changes run in one unit of work each, retried on lock failures like every mutation
+(``api.errors.run_mutation``); bulk forms are atomic.  Typed errors come back in the payload:
 INSUFFICIENT_STOCK, UNKNOWN_SKU, UNKNOWN_BIN, NEGATIVE_QUANTITY, SAME_BIN,
 BIN_WAREHOUSE_MISMATCH, CONCURRENT_UPDATE, ...
 """
 
 from __future__ import annotations
-
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -45,17 +42,8 @@ from api.inventory.types import (
     ZonePayload,
 )
 from api.permissions import IsAuthenticated
-from db.uow import UnitOfWork
 from domain.inventory import service
 from domain.inventory.model import StockState
-from domain.inventory.retry import run_with_retries
-
-T = TypeVar("T")
-
-
-async def _transaction(ctx: Context, what: str, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
-    """Run ``work`` in the actor's organisation, committed, retried on lock failures."""
-    return await run_with_retries(ctx.services.db, ctx.require_actor().org_id, work, what=what)
 
 
 def _levels(states: list[StockState]) -> StockChangePayload:
@@ -74,21 +62,19 @@ class InventoryMutations:
             actor = ctx.require_actor()
             warehouse_id = decode_id(input.warehouse_id, "Warehouse", field="warehouseId")
             lines = input.lines()
-            states = await _transaction(
-                ctx,
-                "receiveStock",
-                lambda uow: service.receive_stock(
+            async with ctx.uow() as uow:
+                states = await service.receive_stock(
                     uow,
                     actor,
                     warehouse_id=warehouse_id,
                     items=lines,
                     reason=input.reason,
                     reference=input.reference,
-                ),
-            )
+                )
+                await uow.commit()
             return _levels(states)
 
-        return await run_mutation(action, StockChangePayload)
+        return await run_mutation(info, action, StockChangePayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def adjust_stock(
@@ -99,16 +85,14 @@ class InventoryMutations:
         async def action() -> StockChangePayload:
             actor = ctx.require_actor()
             lines = input.lines()
-            states = await _transaction(
-                ctx,
-                "adjustStock",
-                lambda uow: service.adjust_stock(
+            async with ctx.uow() as uow:
+                states = await service.adjust_stock(
                     uow, actor, items=lines, reason=input.reason, reference=input.reference
-                ),
-            )
+                )
+                await uow.commit()
             return _levels(states)
 
-        return await run_mutation(action, StockChangePayload)
+        return await run_mutation(info, action, StockChangePayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def transfer_stock(
@@ -119,16 +103,14 @@ class InventoryMutations:
         async def action() -> StockChangePayload:
             actor = ctx.require_actor()
             lines = input.lines()
-            states = await _transaction(
-                ctx,
-                "transferStock",
-                lambda uow: service.transfer_stock(
+            async with ctx.uow() as uow:
+                states = await service.transfer_stock(
                     uow, actor, items=lines, reason=input.reason, reference=input.reference
-                ),
-            )
+                )
+                await uow.commit()
             return _levels(states)
 
-        return await run_mutation(action, StockChangePayload)
+        return await run_mutation(info, action, StockChangePayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def set_safety_stock(
@@ -139,14 +121,12 @@ class InventoryMutations:
         async def action() -> StockChangePayload:
             actor = ctx.require_actor()
             lines = input.lines()
-            states = await _transaction(
-                ctx,
-                "setSafetyStock",
-                lambda uow: service.set_safety_stock(uow, actor, items=lines),
-            )
+            async with ctx.uow() as uow:
+                states = await service.set_safety_stock(uow, actor, items=lines)
+                await uow.commit()
             return _levels(states)
 
-        return await run_mutation(action, StockChangePayload)
+        return await run_mutation(info, action, StockChangePayload)
 
     @strawberry.mutation(  # type: ignore[untyped-decorator]
         permission_classes=[IsAuthenticated],
@@ -162,10 +142,8 @@ class InventoryMutations:
             order_id = decode_id(input.order_id, "Order", field="orderId")
             line_id = decode_id(input.order_line_id, "OrderLine", field="orderLineId")
             bin_id = decode_id(input.bin_id, "Bin", field="binId")
-            state = await _transaction(
-                ctx,
-                "restockReturn",
-                lambda uow: service.restock_return(
+            async with ctx.uow() as uow:
+                state = await service.restock_return(
                     uow,
                     actor,
                     order_id=order_id,
@@ -174,11 +152,11 @@ class InventoryMutations:
                     quantity=input.quantity,
                     reason=input.reason,
                     reference=input.reference,
-                ),
-            )
+                )
+                await uow.commit()
             return _levels([state])
 
-        return await run_mutation(action, StockChangePayload)
+        return await run_mutation(info, action, StockChangePayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def create_warehouse(
@@ -200,7 +178,7 @@ class InventoryMutations:
                 await uow.commit()
             return WarehousePayload(warehouse=Warehouse.from_row(row))
 
-        return await run_mutation(action, WarehousePayload)
+        return await run_mutation(info, action, WarehousePayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def update_warehouse(
@@ -224,7 +202,7 @@ class InventoryMutations:
                 await uow.commit()
             return WarehousePayload(warehouse=Warehouse.from_row(row))
 
-        return await run_mutation(action, WarehousePayload)
+        return await run_mutation(info, action, WarehousePayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def create_zone(self, info: Info[Context, None], input: CreateZoneInput) -> ZonePayload:
@@ -244,7 +222,7 @@ class InventoryMutations:
                 await uow.commit()
             return ZonePayload(zone=Zone.from_row(row))
 
-        return await run_mutation(action, ZonePayload)
+        return await run_mutation(info, action, ZonePayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def update_zone(self, info: Info[Context, None], input: UpdateZoneInput) -> ZonePayload:
@@ -259,7 +237,7 @@ class InventoryMutations:
                 await uow.commit()
             return ZonePayload(zone=Zone.from_row(row))
 
-        return await run_mutation(action, ZonePayload)
+        return await run_mutation(info, action, ZonePayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def create_bins(self, info: Info[Context, None], input: CreateBinsInput) -> BinsPayload:
@@ -274,7 +252,7 @@ class InventoryMutations:
                 await uow.commit()
             return BinsPayload(bins=[Bin.from_row(row) for row in rows])
 
-        return await run_mutation(action, BinsPayload)
+        return await run_mutation(info, action, BinsPayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def update_bin(self, info: Info[Context, None], input: UpdateBinInput) -> BinPayload:
@@ -289,7 +267,7 @@ class InventoryMutations:
                 await uow.commit()
             return BinPayload(bin=Bin.from_row(row))
 
-        return await run_mutation(action, BinPayload)
+        return await run_mutation(info, action, BinPayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def set_shop_stock_policy(
@@ -306,4 +284,4 @@ class InventoryMutations:
                 await uow.commit()
             return ShopStockPolicyPayload(policy=ShopStockPolicy.from_row(row))
 
-        return await run_mutation(action, ShopStockPolicyPayload)
+        return await run_mutation(info, action, ShopStockPolicyPayload)

@@ -33,4 +33,4 @@ class NotificationMutations:
                 await uow.commit()
             return MarkNotificationsReadPayload(updated=updated)
 
-        return await run_mutation(action, MarkNotificationsReadPayload)
+        return await run_mutation(info, action, MarkNotificationsReadPayload)

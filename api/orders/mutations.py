@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import strawberry
 from strawberry.types import Info
 
@@ -12,6 +14,7 @@ from api.orders.inputs import AddOrderRemarkInput, CancelOrderInput, CreateOrder
 from api.orders.types import Order, OrderPayload, OrderRemark, OrderRemarkPayload
 from api.permissions import IsAuthenticated
 from domain.inventory import reservation
+from domain.inventory.errors import ConcurrentUpdate
 from domain.orders import service
 
 
@@ -31,12 +34,15 @@ class OrderMutations:
                 await uow.commit()
             if input.reserve_now and order.id is not None:
                 # Its own transaction: the order exists either way, like one from a platform.
-                await reservation.reserve_order(ctx.services.db, actor, order.id)
+                # Stock too busy to reserve now is no failure of the order: it stays NEW and
+                # the reservation loop takes it within moments.
+                with contextlib.suppress(ConcurrentUpdate):
+                    await reservation.reserve_order(ctx.services.db, actor, order.id)
                 async with ctx.uow() as uow:
                     order = await service.get_order(uow, actor, order.id)
             return OrderPayload(order=Order.from_row(order))
 
-        return await run_mutation(action, OrderPayload)
+        return await run_mutation(info, action, OrderPayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def cancel_order(
@@ -51,7 +57,7 @@ class OrderMutations:
                 await uow.commit()
             return OrderPayload(order=Order.from_row(order))
 
-        return await run_mutation(action, OrderPayload)
+        return await run_mutation(info, action, OrderPayload)
 
     @strawberry.mutation(permission_classes=[IsAuthenticated])  # type: ignore[untyped-decorator]
     async def add_order_remark(
@@ -73,4 +79,4 @@ class OrderMutations:
                 ),
             )
 
-        return await run_mutation(action, OrderRemarkPayload)
+        return await run_mutation(info, action, OrderRemarkPayload)

@@ -11,17 +11,27 @@ with another that follows it:
 Every statement waits at most ``lock_timeout`` (set by the unit of work); the callers retry
 (``domain.inventory.retry``) and end in ``ConcurrentUpdate``, never in a masked error.  The
 functions take an asyncpg connection: ``DriverUnitOfWork.conn`` or ``UnitOfWork.driver()``.
+
+One lock is outside any transaction: the reservation loop's lease (``reservation_loop_lease``),
+which says which process runs a seller's loop; it is never waited for, only tried.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
+from sqlalchemy.util import greenlet_spawn
+
+from db.engine import Database
 from domain.inventory.model import StockSlot, StockState
 
 #: Advisory-lock key space of the reservation queue: this base plus the organisation id.
 RESERVATION_QUEUE_KEY = 0x0F0F_0002 << 32
+#: Advisory-lock key space of the reservation loop's lease: this base plus the organisation id.
+RESERVATION_LOOP_KEY = 0x0F0F_0003 << 32
 
 _LOCK_ORDERS_SQL = """
 SELECT id, status FROM orders
@@ -54,6 +64,39 @@ FOR UPDATE
 
 async def lock_reservation_queue(conn: Any, org_id: int) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock($1)", RESERVATION_QUEUE_KEY + org_id)
+
+
+@asynccontextmanager
+async def reservation_loop_lease(db: Database, org_id: int) -> AsyncIterator[bool]:
+    """Try to become the one running reservation loop of a seller; yields whether it did.
+
+    A session-level advisory lock, tried (never waited for) on a pooled connection kept for the
+    loop's life and idle meanwhile.  It ends with the loop, or with the connection: when a
+    worker dies, PostgreSQL sees its idle connection close and lets the lease go at once, where
+    a mark in Redis would have to expire.  A connection that could not be unlocked is thrown
+    away rather than pooled, since the lock would go with it into the pool.
+    """
+    raw = await db.engine.raw_connection()
+    key = RESERVATION_LOOP_KEY + org_id
+    released = False
+    try:
+        conn = raw.driver_connection
+        assert conn is not None
+        held = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", key))
+        try:
+            yield held
+        finally:
+            if held:
+                # A connection lost meanwhile took the lock with it; throwing it away is all
+                # that is left to do, and the loop's own outcome is what the caller needs.
+                with contextlib.suppress(Exception):
+                    released = await conn.fetchval("SELECT pg_advisory_unlock($1)", key)
+            else:
+                released = True
+    finally:
+        if not released:
+            await greenlet_spawn(raw.invalidate)
+        await greenlet_spawn(raw.close)
 
 
 async def lock_orders(conn: Any, org_id: int, order_ids: Sequence[int]) -> dict[int, str]:

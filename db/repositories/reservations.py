@@ -30,8 +30,16 @@ WHERE o.org_id = $1
              JOIN stock s ON s.org_id = b.org_id AND s.sku_id = b.sku_id
              JOIN warehouses w ON w.org_id = s.org_id AND w.id = s.warehouse_id
              WHERE b.org_id = o.org_id AND b.order_id = o.id AND b.status = 'WAITING'
-               AND w.is_active AND s.updated_at > b.last_attempt_at
-               AND s.on_hand - s.reserved - s.safety > 0)))
+               AND w.is_active AND s.on_hand - s.reserved - s.safety > 0
+               AND (b.tried_in IS NULL
+                    OR (s.changed_by IS DISTINCT FROM b.tried_by
+                        AND NOT pg_visible_in_snapshot(s.changed_by, b.tried_in))
+                    OR EXISTS (
+                        SELECT 1 FROM backorders r
+                        WHERE r.org_id = b.org_id AND r.sku_id = b.sku_id
+                          AND r.resolved_by >= pg_snapshot_xmin(b.tried_in)
+                          AND r.resolved_by IS DISTINCT FROM b.tried_by
+                          AND NOT pg_visible_in_snapshot(r.resolved_by, b.tried_in))))))
 ORDER BY coalesce(o.paid_at, o.created_at), o.id
 LIMIT $2
 FOR UPDATE OF o SKIP LOCKED
@@ -65,7 +73,8 @@ SELECT o.id, o.status, o.shop_id, o.external_id, o.total_fen, o.receiver_provinc
             FROM reservations x
             WHERE x.org_id = l.org_id AND x.order_id = l.order_id
               AND x.order_line_id = l.id AND x.status = 'ACTIVE') r
-        WHERE l.org_id = o.org_id AND l.order_id = o.id) AS lines
+        WHERE l.org_id = o.org_id AND l.order_id = o.id) AS lines,
+       CAST(pg_current_snapshot() AS text) AS snapshot
 FROM orders o
 JOIN shops sh ON sh.org_id = o.org_id AND sh.id = o.shop_id
 LEFT JOIN shop_stock_policies p ON p.org_id = o.org_id AND p.shop_id = o.shop_id
@@ -124,7 +133,8 @@ led AS (
 SELECT (SELECT count(*) FROM stk) AS stock_rows, (SELECT count(*) FROM led) AS ledger_rows
 """
 
-# $1 org; $2 every order of the batch; $3-$7 short lines (order, line, sku, units, paid).
+# $1 org; $2 every order of the batch; $3-$7 short lines (order, line, sku, units, paid);
+# $8 the snapshot the batch read stock after (see ``ReservationQueue.demands``).
 _WRITE_BACKORDERS_SQL = """
 WITH short AS (
     SELECT * FROM unnest(CAST($3 AS bigint[]), CAST($4 AS bigint[]), CAST($5 AS bigint[]),
@@ -141,12 +151,14 @@ filled AS (
 ),
 waiting AS (
     INSERT INTO backorders (org_id, order_id, order_line_id, sku_id, quantity,
-                            paid_at, status, attempts)
-    SELECT $1, order_id, line_id, sku_id, quantity, paid_at, 'WAITING', 1
+                            paid_at, status, attempts, tried_in, tried_by)
+    SELECT $1, order_id, line_id, sku_id, quantity, paid_at, 'WAITING', 1,
+           CAST(CAST($8 AS text) AS pg_snapshot), pg_current_xact_id()
     FROM short
     ON CONFLICT (org_id, order_line_id) WHERE status = 'WAITING'
     DO UPDATE SET quantity = EXCLUDED.quantity, attempts = backorders.attempts + 1,
-                  last_attempt_at = now()
+                  last_attempt_at = now(), tried_in = EXCLUDED.tried_in,
+                  tried_by = EXCLUDED.tried_by
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM filled) AS filled, (SELECT count(*) FROM waiting) AS waiting
@@ -188,17 +200,21 @@ class ReservationQueue:
     def __init__(self, conn: Any, org_id: int) -> None:
         self.conn = conn  # asyncpg.Connection (asyncpg ships no type information)
         self.org_id = org_id
+        #: The snapshot ``demands`` read in, which the batch's waiting lines record.
+        self._snapshot: str | None = None
 
     async def lock_pending(self, limit: int) -> list[int]:
         """Take the queue, then lock up to ``limit`` pending orders, first paid first: NEW
-        ones, and BACKORDERED ones whose SKUs gained available stock since their last try.
-        Orders another transaction holds are skipped (the next batch takes them)."""
+        ones, and BACKORDERED ones with available stock of a SKU they wait for where, in a
+        transaction their last try did not see, a stock row of the SKU changed or another
+        order stopped waiting for it (it may have been the one they yielded to).  Orders
+        another transaction holds are skipped (the next batch takes them)."""
         await locks.lock_reservation_queue(self.conn, self.org_id)
         rows = await self.conn.fetch(_PENDING_SQL, self.org_id, limit)
         return [r["id"] for r in rows]
 
     async def has_retryable_backorders(self) -> bool:
-        """Whether a waiting order's SKU has gained available stock since its last try."""
+        """Whether a waiting order is worth another try (see ``lock_pending``)."""
         return bool(await self.conn.fetchval(_HAS_RETRYABLE_SQL, self.org_id))
 
     async def pending_count(self) -> tuple[int, datetime | None]:
@@ -208,10 +224,17 @@ class ReservationQueue:
 
     async def demands(self, order_ids: Sequence[int]) -> list[QueuedDemand]:
         """What reservation needs of locked orders, read after their locks were granted (a
-        fresh snapshot, so reservations committed by the previous holder are seen)."""
+        fresh snapshot, so reservations committed by the previous holder are seen).
+
+        The statement's snapshot is kept for ``write_backorders``: it is taken before the batch
+        reads stock, so every stock change it shows, the batch saw; a change it does not show
+        (one still in flight, a row inserted meanwhile) makes the waiting lines worth another
+        attempt once it commits (see ``_PENDING_SQL``)."""
         if not order_ids:
             return []
         heads = await self.conn.fetch(_DEMAND_SQL, self.org_id, list(order_ids))
+        if heads:
+            self._snapshot = heads[0]["snapshot"]
         found = []
         for head in heads:
             # SQLAlchemy's pool registers a JSON codec on its connections; a bare one has none.
@@ -288,8 +311,10 @@ class ReservationQueue:
     async def write_backorders(
         self, order_ids: Sequence[int], shortfalls: Sequence[Shortfall]
     ) -> None:
-        """Short lines wait (new or updated backorders); the batch's other waiting lines are
-        filled."""
+        """Short lines wait (new or updated backorders, with the snapshot and transaction of
+        this attempt); the batch's other waiting lines are filled."""
+        if shortfalls and self._snapshot is None:
+            raise RuntimeError("write_backorders before demands: no snapshot to record")
         await self.conn.fetchrow(
             _WRITE_BACKORDERS_SQL,
             self.org_id,
@@ -299,4 +324,5 @@ class ReservationQueue:
             [s.sku_id for s in shortfalls],
             [s.quantity for s in shortfalls],
             [s.paid_at for s in shortfalls],
+            self._snapshot,
         )

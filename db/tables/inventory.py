@@ -140,6 +140,8 @@ class Stock(SQLModel, table=True):
     reserved: int = Field(default=0, nullable=False)
     safety: int = Field(default=0, nullable=False)
     updated_at: datetime = created_field()
+    # Not mapped: ``changed_by`` (xid8), the transaction that last changed the quantities, kept
+    # by a trigger for the reservation loop's retry test (migration 0006).
 
 
 class Reservation(SQLModel, table=True):
@@ -213,6 +215,11 @@ class Backorder(SQLModel, table=True):
     created_at: datetime = created_field()
     last_attempt_at: datetime = created_field()
     resolved_at: datetime | None = time_field()
+    # Not mapped: ``tried_in`` (pg_snapshot) and ``tried_by`` (xid8), the snapshot and the
+    # transaction of the attempt that left the line waiting, written by the reservation loop's
+    # SQL; ``resolved_by`` (xid8), the transaction that took it out of WAITING, kept by a
+    # trigger.  A stock change, or another line of the SKU resolved, that the snapshot does not
+    # show makes a waiting line worth another attempt (migration 0006).
 
 
 class StockLedgerEntry(SQLModel, table=True):

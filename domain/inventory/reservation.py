@@ -1,7 +1,9 @@
 """Reserving stock for orders (占用): the per-seller reservation loop and its batch of one.
 
 What needs reserving is a fact in the database, not a job that can be lost: orders in NEW, and
-BACKORDERED orders whose SKUs gained available stock since they were last tried.  The loop
+BACKORDERED orders with available stock of a SKU they wait for, changed by a transaction their
+last attempt did not see (by visibility, not by time: a change still in flight during the
+attempt counts once it commits; see ``db.repositories.reservations``).  The loop
 (``drain``, run by the ``reservation_loop`` job per organisation) takes them first paid first,
 up to a batch size, and reserves a whole batch in one transaction:
 
@@ -187,6 +189,27 @@ async def drain(
             )
         if batch.orders < batch_size:
             return report
+
+
+async def run_loop(
+    db: Database,
+    org_id: int,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    max_failures: int = 8,
+    strategy: AllocationStrategy = DEFAULT_STRATEGY,
+) -> DrainReport | None:
+    """``drain`` as the seller's one running loop, or None at once when another loop (of this
+    worker or another) holds the lease: that one drains until nothing is pending.  Two loops
+    would be correct (batches take the queue lock) but wasteful; the lease keeps one, and ends
+    with its worker's connection, so a killed worker's loop never keeps a seller waiting."""
+    async with locks.reservation_loop_lease(db, org_id) as held:
+        if not held:
+            log.info("reservation.loop_already_running", org_id=org_id)
+            return None
+        return await drain(
+            db, org_id, batch_size=batch_size, max_failures=max_failures, strategy=strategy
+        )
 
 
 async def _pending_batch(

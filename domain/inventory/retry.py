@@ -6,6 +6,10 @@ pause (full jitter, so the losers do not collide again in step).  After the last
 caller gets ``ConcurrentUpdate``, a typed error, and nothing was written.
 
 The pause happens after the unit of work has rolled back: no lock is ever held while waiting.
+
+``retry_lock_failures`` is the policy on its own, for callers that open their unit of work
+themselves (every GraphQL mutation, through ``api.errors.run_mutation``); ``run_with_retries``
+and ``run_on_driver_with_retries`` are the policy around one fresh unit of work per attempt.
 """
 
 from __future__ import annotations
@@ -119,35 +123,62 @@ async def _retrying(
     attempts: Attempts | None,
     max_attempts: int,
 ) -> T:
+    async def once() -> T:
+        async with unit() as uow:
+            result = await work(uow)
+            await uow.commit()
+        return result
+
+    return await retry_lock_failures(
+        once, what=what, org_id=org_id, attempts=attempts, max_attempts=max_attempts
+    )
+
+
+async def retry_lock_failures(
+    attempt: Callable[[], Awaitable[T]],
+    *,
+    what: str,
+    org_id: int | None,
+    attempts: Attempts | None = None,
+    max_attempts: int = MAX_ATTEMPTS,
+    may_retry: Callable[[], bool] = lambda: True,
+    busy_message: str | None = None,
+) -> T:
+    """Await ``attempt()`` until it does not fail on a lock, at most ``max_attempts`` times.
+
+    ``attempt`` must open (and commit) its own unit of work, so that every run starts from a
+    fresh transaction.  Domain errors and other failures pass through unchanged; so does a lock
+    failure when ``may_retry()`` says no (the attempt committed something before failing, and
+    running it again would write that twice).  After the last attempt: ``ConcurrentUpdate``
+    (with ``busy_message`` if given), and nothing was written.
+    """
     record = attempts if attempts is not None else Attempts()
-    for attempt in range(max_attempts):
+    for attempt_number in range(max_attempts):
         record.count += 1
         try:
-            async with unit() as uow:
-                result = await work(uow)
-                await uow.commit()
-            return result
+            return await attempt()
         except DomainError:
             raise
         except Exception as exc:
             # SQLAlchemy's DBAPIError, or asyncpg's own error from the reservation path's
             # driver-level statements: both carry the SQLSTATE.
             code = retryable_sqlstate(exc)
-            if code is None:
+            if code is None or not may_retry():
                 raise
             record.retried_on.append(code)
-            last = attempt + 1 == max_attempts
+            last = attempt_number + 1 == max_attempts
             log.warning(
-                "stock.transaction_retry",
+                "transaction.retry",
                 what=what,
                 org_id=org_id,
-                attempt=attempt + 1,
+                attempt=attempt_number + 1,
                 sqlstate=code,
                 reason=RETRYABLE[code],
                 giving_up=last,
             )
             if last:
-                raise ConcurrentUpdate() from exc
-        delay = min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2**attempt)
+                error = ConcurrentUpdate(busy_message) if busy_message else ConcurrentUpdate()
+                raise error from exc
+        delay = min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2**attempt_number)
         await asyncio.sleep(random.uniform(0, delay))
     raise AssertionError("unreachable")  # pragma: no cover

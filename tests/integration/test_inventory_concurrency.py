@@ -1,5 +1,6 @@
-"""Concurrency proofs: no oversell under a 200-buyer race, and no deadlock when orders, stock
-counts and transfers name the same rows in opposite orders."""
+"""Concurrency proofs: no oversell under a 200-buyer race (each buyer reserving, or the
+reservation loop draining from several tasks while orders arrive), and no deadlock when orders,
+stock counts and transfers name the same rows in opposite orders."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from db.uow import UnitOfWork
 from domain.inventory import reconcile, service
 from domain.inventory.errors import ConcurrentUpdate
 from domain.inventory.model import ReceiveLine, TransferLine
+from domain.inventory.reservation import drain
 from domain.inventory.retry import Attempts, run_with_retries
 from domain.orders.model import OrderStatus
 from tests.support.factories import make_org
@@ -102,6 +104,59 @@ async def test_two_hundred_buyers_race_for_one_hundred_units(crowd_db: Database)
         BUYERS - UNITS
     )
     assert await count_rows(crowd_db, "orders", seller.org_id, "status = 'RESERVED'") == UNITS
+    assert (await reconcile.reconcile(crowd_db, seller.org_id)).ok
+
+
+async def test_two_hundred_buyers_race_the_reservation_loop_for_one_hundred_units(
+    crowd_db: Database,
+) -> None:
+    """The same race through the loop: orders are created concurrently while several loops
+    drain at once (their batches queue on the seller's lock), then a last run sweeps up."""
+    seller = await make_org(crowd_db)
+    layout = await make_layout(crowd_db, seller)
+    sku = seller.skus[0].id
+    assert sku is not None
+    await receive(crowd_db, seller, layout, sku, UNITS, bin_id=layout.bin_id())
+    start = asyncio.Event()
+    buying = asyncio.Event()
+
+    async def buyer() -> None:
+        await start.wait()
+        await make_order_with(crowd_db, seller, [(sku, 1)])
+
+    async def loop() -> int:
+        await start.wait()
+        reserved = 0
+        while not buying.is_set():
+            report = await drain(crowd_db, seller.org_id, batch_size=16)
+            reserved += report.reserved
+            if not report.orders:
+                await asyncio.sleep(0.005)  # nothing pending yet: let the buyers in
+        return reserved
+
+    loops = [asyncio.create_task(loop()) for _ in range(4)]
+    buyers = [asyncio.create_task(buyer()) for _ in range(BUYERS)]
+    await asyncio.sleep(0)
+    start.set()
+    # No exception may reach a buyer or a loop: gather re-raises the first one.
+    await asyncio.gather(*buyers)
+    buying.set()
+    by_loops = sum(await asyncio.gather(*loops))
+    last = await drain(crowd_db, seller.org_id)
+    assert by_loops + last.reserved == UNITS
+
+    totals = await sku_totals(crowd_db, seller.org_id, sku)
+    assert (totals.on_hand, totals.reserved) == (UNITS, UNITS)  # exactly: never 101
+    assert totals.active_reservations == UNITS
+    assert (totals.ledger_on_hand, totals.ledger_reserved) == (UNITS, UNITS)
+    assert await count_rows(crowd_db, "orders", seller.org_id, "status = 'RESERVED'") == UNITS
+    assert await count_rows(crowd_db, "orders", seller.org_id, "status = 'BACKORDERED'") == (
+        BUYERS - UNITS
+    )
+    assert await count_rows(crowd_db, "orders", seller.org_id, "status = 'NEW'") == 0
+    assert await count_rows(crowd_db, "backorders", seller.org_id, "status = 'WAITING'") == (
+        BUYERS - UNITS
+    )
     assert (await reconcile.reconcile(crowd_db, seller.org_id)).ok
 
 

@@ -9,10 +9,12 @@ import pytest_asyncio
 from sqlalchemy import text
 
 from db.engine import Database
+from db.repositories import locks
 from db.settings import Settings
 from db.uow import UnitOfWork
 from tests.support.factories import make_org
 from tests.support.inventory import make_layout, make_order_with, order_status, receive
+from tests.support.locks import until
 from tests.support.sql import org_connection
 from workers.enqueue import JobQueue
 from workers.jobs import inventory as jobs
@@ -62,14 +64,13 @@ async def test_the_loop_backorders_then_fills_when_stock_arrives(
     assert (await jobs.reservation_loop(ctx, {"org_id": seller.org_id}))["orders"] == 0
 
 
-async def test_wake_ups_coalesce_into_one_queued_loop_and_one_follow_up(
+async def test_wake_ups_coalesce_into_one_waiting_loop(
     ctx: dict[str, Any], db: Database, settings: Settings
 ) -> None:
     seller = await make_org(db)
-    key = f"{settings.redis_prefix}:reservation-loop:{seller.org_id}"
-    assert await jobs.start_reservation_loop(ctx["queue"], seller.org_id) == key
-    # The loop may be running past its last look: one follow-up is queued behind it.
-    assert await jobs.start_reservation_loop(ctx["queue"], seller.org_id) == f"{key}:again"
+    first = await jobs.start_reservation_loop(ctx["queue"], seller.org_id)
+    assert first == f"{settings.redis_prefix}:reservation-loop:{seller.org_id}:0"
+    # One is waiting to start: it will see whatever woke us again.
     assert await jobs.start_reservation_loop(ctx["queue"], seller.org_id) is None
 
 
@@ -95,3 +96,40 @@ async def test_the_sweep_starts_loops_and_alerts_on_orders_waiting_too_long(
     await jobs.reservation_loop(ctx, {"org_id": seller.org_id})
     nightly = await jobs.reconcile_stock(ctx)
     assert nightly["organisations"] >= 0
+
+
+async def test_one_loop_runs_per_seller_and_a_lost_loops_lease_ends_with_its_connection(
+    ctx: dict[str, Any], db: Database, admin_db: Database
+) -> None:
+    seller = await make_org(db)
+    layout = await make_layout(db, seller)
+    sku = seller.skus[0].id
+    assert sku is not None
+    await receive(db, seller, layout, sku, 5, bin_id=layout.bin_id())
+    order = await make_order_with(db, seller, [(sku, 1)])
+    assert order.id is not None
+
+    async with locks.reservation_loop_lease(db, seller.org_id) as held:
+        assert held
+        # Another loop for the same seller leaves at once, touching nothing.
+        assert await jobs.reservation_loop(ctx, {"org_id": seller.org_id}) == {"alreadyRunning": 1}
+        assert await order_status(db, seller.org_id, order.id) == "NEW"
+        # The holder's connection goes (its worker was killed): so does the lease.
+        async with admin_db.engine.connect() as conn:
+            await conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+                    " AND granted AND objid = :low AND classid = :high"
+                ),
+                {
+                    "low": (locks.RESERVATION_LOOP_KEY + seller.org_id) & 0xFFFFFFFF,
+                    "high": (locks.RESERVATION_LOOP_KEY + seller.org_id) >> 32,
+                },
+            )
+
+        async def next_loop_runs() -> bool:
+            result = await jobs.reservation_loop(ctx, {"org_id": seller.org_id})
+            return result["alreadyRunning"] == 0
+
+        await until(next_loop_runs, "the lease to end with its connection")
+    assert await order_status(db, seller.org_id, order.id) == "RESERVED"

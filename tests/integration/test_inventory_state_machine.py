@@ -1,12 +1,14 @@
 """A hypothesis state machine over receive / reserve / release / commit / transfer / adjust /
-safety stock, against real PostgreSQL: after every step every invariant holds.
+safety stock and runs of the reservation loop, against real PostgreSQL: after every step every
+invariant holds.
 
 - no stock row is oversold (0 <= reserved <= on_hand) or has negative safety;
 - a reservation never takes a row's available below zero;
 - reserved equals the sum of active reservations, row by row;
 - the ledger replays to every row's on_hand and reserved;
 - totals per SKU match a model kept by the test;
-- an order is backordered only when no single warehouse could fill it.
+- an order is backordered only when no single warehouse could fill it;
+- the loop never gives a SKU to an order paid after one still waiting for it.
 """
 
 from __future__ import annotations
@@ -38,6 +40,11 @@ from db.uow import UnitOfWork
 from domain.errors import DomainError, ErrorCode
 from domain.inventory import service
 from domain.inventory.model import AdjustLine, ReceiveLine, SafetyLine, TransferLine
+from domain.inventory.reservation import (
+    has_retryable_backorders,
+    pending_reservations,
+    reserve_pending,
+)
 from domain.orders.model import OrderStatus
 from tests.support.factories import Seller, make_org
 from tests.support.inventory import Layout, make_layout, make_order_with
@@ -133,6 +140,58 @@ def test_stock_invariants_hold_under_any_sequence(
                     return {int(r[0]) for r in result}
 
             return run(read())
+
+        def active_reservations(self, order_id: int) -> dict[int, int]:
+            """Units reserved per SKU for an order (the loop may have filled a backorder)."""
+
+            async def read() -> dict[int, int]:
+                async with org_connection(db, self.seller.org_id) as conn:
+                    result = await conn.execute(
+                        text(
+                            "SELECT sku_id, sum(quantity) FROM reservations"
+                            " WHERE order_id = :id AND status = 'ACTIVE' GROUP BY sku_id"
+                        ),
+                        {"id": order_id},
+                    )
+                    return {int(sku): int(qty) for sku, qty in result}
+
+            return dict(run(read()))
+
+        def lacking(self, order_ids: list[int]) -> dict[int, dict[int, int]]:
+            """Units each order still lacks per SKU (ordered minus actively reserved)."""
+
+            async def read() -> dict[int, dict[int, int]]:
+                async with org_connection(db, self.seller.org_id) as conn:
+                    result = await conn.execute(
+                        text(
+                            """
+                            SELECT l.order_id, l.sku_id, sum(l.quantity) - coalesce(
+                              (SELECT sum(r.quantity) FROM reservations r
+                                WHERE r.order_id = l.order_id AND r.sku_id = l.sku_id
+                                  AND r.status = 'ACTIVE'), 0)
+                            FROM order_lines l WHERE l.order_id = ANY(:ids)
+                            GROUP BY l.order_id, l.sku_id
+                            """
+                        ),
+                        {"ids": order_ids},
+                    )
+                    found: dict[int, dict[int, int]] = {o: {} for o in order_ids}
+                    for order_id, sku_id, units in result:
+                        if units > 0:
+                            found[int(order_id)][int(sku_id)] = int(units)
+                    return found
+
+            return dict(run(read()))
+
+        def waiting_lines(self) -> list[tuple[int, int]]:
+            async def read() -> list[tuple[int, int]]:
+                async with org_connection(db, self.seller.org_id) as conn:
+                    result = await conn.execute(
+                        text("SELECT order_id, sku_id FROM backorders WHERE status = 'WAITING'")
+                    )
+                    return [(int(o), int(s)) for o, s in result]
+
+            return list(run(read()))
 
         def order_lines(self, order_id: int) -> list[tuple[int, int]]:
             async def read() -> list[tuple[int, int]]:
@@ -263,15 +322,25 @@ def test_stock_invariants_hold_under_any_sequence(
         @rule(order=consumes(orders))
         def release(self, order: int) -> None:
             order_id = abs(order)
-            self.uow_call(lambda uow: service.release_order(uow, self.actor, order_id, "cancel"))
+            held = self.active_reservations(order_id)
             if order > 0:
-                for sku_id, qty in self.order_lines(order_id):
-                    self.reserved[sku_id] -= qty
+                assert held == self.needs(order_id), "a reserved order lost units"
+            self.uow_call(lambda uow: service.release_order(uow, self.actor, order_id, "cancel"))
+            for sku_id, qty in held.items():
+                self.reserved[sku_id] -= qty
+
+        def needs(self, order_id: int) -> dict[int, int]:
+            total: dict[int, int] = {}
+            for sku_id, qty in self.order_lines(order_id):
+                total[sku_id] = total.get(sku_id, 0) + qty
+            return total
 
         @rule(order=consumes(orders))
         def ship(self, order: int) -> None:
             order_id = abs(order)
-            if order < 0:
+            # A backordered order may have been filled by the loop since; it ships only whole.
+            if self.active_reservations(order_id) != self.needs(order_id):
+                assert order < 0, "a reserved order lost units"
                 try:
                     self.uow_call(lambda uow: service.commit_order(uow, self.actor, order_id))
                 except DomainError as exc:
@@ -282,6 +351,62 @@ def test_stock_invariants_hold_under_any_sequence(
             for sku_id, qty in self.order_lines(order_id):
                 self.reserved[sku_id] -= qty
                 self.on_hand[sku_id] -= qty
+
+        @rule()
+        def loop(self) -> None:
+            """The seller's reservation loop: waiting orders whose stock changed are tried
+            again, first paid first served."""
+            org_id = self.seller.org_id
+            plans = []
+            # What drain does, in batches of three, keeping every plan; then again until
+            # nothing is worth another try (a batch's own reservations can make lines it did
+            # not take worth one more look).
+            for _ in range(10):
+                while True:
+                    batch = run(reserve_pending(db, org_id, limit=3))
+                    plans += batch.plans
+                    if batch.orders < 3:
+                        break
+                if not run(has_retryable_backorders(db, org_id)):
+                    break
+            else:
+                raise AssertionError("the loop does not settle")
+            assert run(pending_reservations(db, org_id)).count == 0
+            for plan in plans:
+                for allocation in plan.allocations:
+                    self.reserved[allocation.sku_id] += allocation.quantity
+            # Orders are paid in the order they are created (ids rise with paid time).
+            waiting = self.waiting_lines()
+            for plan in plans:
+                for allocation in plan.allocations:
+                    earlier = [
+                        w for w, sku in waiting if sku == allocation.sku_id and w < plan.order_id
+                    ]
+                    assert not earlier, f"order {plan.order_id} took a SKU {earlier} wait for"
+            self.nothing_left_behind(waiting)
+
+        def nothing_left_behind(self, waiting: list[tuple[int, int]]) -> None:
+            """Walking the queue in paid order, every waiting order either yields to an earlier
+            waiting one (a SKU in common) or could not be filled by any one warehouse: the loop
+            never leaves an order waiting for stock that is there and promised to no one."""
+            free: dict[tuple[int, int], int] = {}
+            for row in self.rows():
+                key = (row.warehouse_id, row.sku_id)
+                free[key] = free.get(key, 0) + max(row.available, 0)
+            waits: dict[int, set[int]] = {}
+            for order_id, sku_id in waiting:
+                waits.setdefault(order_id, set()).add(sku_id)
+            lacking = self.lacking(sorted(waits))
+            promised: set[int] = set()
+            for order_id in sorted(waits):
+                need = lacking[order_id]
+                if not set(need) & promised:
+                    for warehouse in self.layout.warehouses:
+                        assert not all(
+                            free.get((warehouse.id or 0, sku), 0) >= qty
+                            for sku, qty in need.items()
+                        ), f"order {order_id} waits although {warehouse.code} has everything"
+                promised |= waits[order_id]
 
         # -- invariants ---------------------------------------------------------------------
         @invariant()

@@ -22,7 +22,11 @@ from tests.support.databases import DatabaseFactory
 
 
 async def _fingerprint(engine: AsyncEngine) -> dict[str, tuple[int, str]]:
-    """Row count and a hash of every row's text, per table (as the owner: past RLS)."""
+    """Row count and a hash of every row's text, per table (as the owner: past RLS).
+
+    Only the columns the tables map: bookkeeping columns of later migrations that the ORM never
+    reads (e.g. 0006's ``stock.changed_by``) are dropped by a downgrade past them and come back
+    empty, which is not a change of the rows this test is about."""
     found = {}
     async with engine.connect() as conn:
         present = set(
@@ -31,11 +35,12 @@ async def _fingerprint(engine: AsyncEngine) -> dict[str, tuple[int, str]]:
         for table in metadata.sorted_tables:
             if table.name not in present:  # added by a later migration
                 continue
+            columns = ", ".join(f't."{c.name}"' for c in table.columns)
             row = (
                 await conn.execute(
                     text(
-                        f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text),"
-                        f" '')) FROM {table.name} t"
+                        f"SELECT count(*), md5(coalesce(string_agg(CAST(ROW({columns}) AS text),"
+                        f" '|' ORDER BY CAST(ROW({columns}) AS text)), '')) FROM {table.name} t"
                     )
                 )
             ).one()

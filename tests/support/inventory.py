@@ -98,6 +98,38 @@ async def receive(
         await uow.commit()
 
 
+def new_order(
+    seller: Seller,
+    lines: Sequence[tuple[int, int]],
+    *,
+    province: str = "浙江省",
+    paid_at: datetime | None = None,
+    shop_channel: str = "TMALL",
+) -> tuple[Order, list[OrderLine]]:
+    """An order in status NEW with lines of (sku id, quantity), not yet added anywhere (for a
+    test that writes it in a transaction of its own choosing)."""
+    shop = seller.shops[shop_channel]
+    assert shop.id is not None
+    order = Order(
+        org_id=seller.org_id,
+        shop_id=shop.id,
+        external_id=f"I{next(_counter)}{uuid.uuid4().hex[:8]}",
+        status="NEW",
+        receiver_name="李四",
+        receiver_phone="13900139000",
+        receiver_phone_tail="9000",
+        receiver_province=province,
+        receiver_city="杭州市",
+        receiver_address="文一路 1 号",
+        paid_at=paid_at or datetime.now(UTC),
+    )
+    rows = [
+        OrderLine(org_id=seller.org_id, order_id=0, sku_id=sku, quantity=qty, unit_price_fen=100)
+        for sku, qty in lines
+    ]
+    return order, rows
+
+
 async def make_order_with(
     db: Database,
     seller: Seller,
@@ -108,28 +140,10 @@ async def make_order_with(
     shop_channel: str = "TMALL",
 ) -> Order:
     """An order in status NEW with lines of (sku id, quantity)."""
-    shop = seller.shops[shop_channel]
-    assert shop.id is not None
+    order, rows = new_order(
+        seller, lines, province=province, paid_at=paid_at, shop_channel=shop_channel
+    )
     async with UnitOfWork(db, seller.org_id) as uow:
-        order = Order(
-            org_id=seller.org_id,
-            shop_id=shop.id,
-            external_id=f"I{next(_counter)}{uuid.uuid4().hex[:8]}",
-            status="NEW",
-            receiver_name="李四",
-            receiver_phone="13900139000",
-            receiver_phone_tail="9000",
-            receiver_province=province,
-            receiver_city="杭州市",
-            receiver_address="文一路 1 号",
-            paid_at=paid_at or datetime.now(UTC),
-        )
-        rows = [
-            OrderLine(
-                org_id=seller.org_id, order_id=0, sku_id=sku, quantity=qty, unit_price_fen=100
-            )
-            for sku, qty in lines
-        ]
         await uow.orders.add(order, rows)
         await uow.commit()
     return order

@@ -50,3 +50,32 @@ async def org_connection(
         yield conn
         if commit:
             await conn.commit()
+
+
+#: Tables a write by the application can touch, for ``tenant_rows``.
+WRITTEN_TABLES = (
+    "users",
+    "orders",
+    "order_history",
+    "order_remarks",
+    "stock",
+    "stock_ledger",
+    "reservations",
+    "backorders",
+    "outbox",
+    "audit_log",
+)
+
+
+async def tenant_rows(admin_db: Database, org_id: int) -> dict[str, list[Any]]:
+    """Every row of ``WRITTEN_TABLES`` for one organisation, as JSON, read past RLS (for
+    asserting that a refused operation wrote nothing at all: compare before and after)."""
+    found: dict[str, list[Any]] = {}
+    async with admin_db.engine.connect() as conn:
+        for table in WRITTEN_TABLES:
+            rows = await conn.execute(
+                text(f"SELECT to_jsonb(t) FROM {table} t WHERE org_id = :org ORDER BY id"),
+                {"org": org_id},
+            )
+            found[table] = [r[0] for r in rows]
+    return found

@@ -1,12 +1,15 @@
 """Inventory jobs: the per-seller reservation loop, its wake-ups and sweep, nightly reconcile.
 
 - ``reservation_loop(ctx, event)``: drains one organisation's (``event["org_id"]``) pending
-  orders in batches (domain.inventory.reservation.drain).  Routed from ``order.created`` (a new
-  order) and ``stock.changed`` (receive, count, transfer, release on cancel, return: backorders
-  may be fillable), queued once per seller (``JobQueue.enqueue_coalesced``: a wake-up that
-  comes while the loop runs queues one follow-up); batches of one seller are serialised in the
-  database (the reservation queue lock) even if two loops run.  Not retried by arq on failure:
-  the work list is the orders table, and the sweep starts a new loop.
+  orders in batches (domain.inventory.reservation.run_loop).  Routed by the relay from
+  ``order.created`` (a new order) and ``stock.changed`` (receive, count, transfer, release on
+  cancel, return: backorders may be fillable), and started by the sweep.  At most one is
+  queued per seller (the job series ``reservation-loop:{org}``, see
+  ``JobQueue.enqueue_unless_waiting``) and one runs: a loop that finds the seller's lease taken
+  ends at once, since the holder drains until nothing is pending.  A killed worker's loop
+  blocks neither: its lease ends with its connection, and the series has moved on from its job
+  id.  Not retried by arq on failure: the work list is the orders table, and the sweep starts
+  a new loop.
 - ``reservation_sweep(ctx)``: cron, every few seconds: the safety net for a wake-up that came
   while a loop was finishing, or one lost with a worker; starts the loop of every seller with
   pending work, and raises an alert for orders pending longer than the threshold.
@@ -39,17 +42,24 @@ LOOP_JOB = "reservation_loop"
 
 
 async def start_reservation_loop(queue: JobQueue, org_id: int) -> str | None:
-    """Queue the seller's loop (what the relay does for order.created and stock.changed)."""
+    """Queue the seller's loop unless one is already waiting to start (then that one does the
+    work); a loop that is running, or was lost with its worker, does not stop a new one."""
     event = {"org_id": org_id, "topic": "reservation.sweep"}
-    return await queue.enqueue_coalesced(LOOP_JOB, COALESCED_JOBS[LOOP_JOB](org_id), event)
+    return await queue.enqueue_unless_waiting(
+        LOOP_JOB, event, series=COALESCED_JOBS[LOOP_JOB](org_id)
+    )
 
 
 async def reservation_loop(ctx: dict[str, Any], event: dict[str, Any]) -> dict[str, int]:
     org_id = int(event["org_id"])
     structlog.contextvars.bind_contextvars(org_id=org_id, event_id=event.get("id"))
     settings: Settings = ctx["settings"]
-    report = await reservation.drain(ctx["db"], org_id, batch_size=settings.reservation_batch_size)
-    return dict(report.__dict__)
+    report = await reservation.run_loop(
+        ctx["db"], org_id, batch_size=settings.reservation_batch_size
+    )
+    if report is None:
+        return {"alreadyRunning": 1}
+    return {**report.__dict__, "alreadyRunning": 0}
 
 
 async def reservation_sweep(ctx: dict[str, Any]) -> dict[str, int]:
