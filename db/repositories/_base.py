@@ -55,8 +55,9 @@ class Keyset:
     ``size + 1`` rows and merges them; no second index with the other NULL placement (one more
     write on every status change of an order) is needed.
 
-    Changing a sort's columns changes what its cursors mean: give the changed sort a new name
-    (cursors carry it) so that cursors issued under the old one are refused, not misread.
+    Changing a sort's columns changes what its cursors mean: bump ``CURSOR_VERSION``
+    (api/pagination.py) so that cursors issued before are refused, not misread (``check``
+    notices only a change in the number or types of the columns).
     """
 
     def __init__(self, *columns: Any, descending: bool = False) -> None:
@@ -198,6 +199,8 @@ def keyset_select(stmt: Select[T], keyset: Keyset, page: Page) -> Select[T]:
         for where in parts
     ]
     if not scans:
+        # Bounds nothing lies between (e.g. after an unpaid row, before a paid one): still one
+        # statement, so what a page costs never depends on where its cursors point.
         return base.where(false()).limit(0)
     if len(scans) == 1:
         return scans[0]
