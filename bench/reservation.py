@@ -56,6 +56,7 @@ from domain.accounts.model import Actor
 from domain.inventory import service
 from domain.inventory.model import MAX_BULK_ITEMS, ReceiveLine
 from domain.inventory.service import BinDraft
+from domain.paging import Page
 
 
 @dataclass(frozen=True)
@@ -238,7 +239,9 @@ async def make_orders(
     rng = random.Random(42)
     now = datetime.now(UTC)
     async with UnitOfWork(db, actor.org_id) as uow:
-        shop = await uow.shops.manual_shop() or (await uow.shops.list_shops("TMALL", 0, 1))[0]
+        shop = await uow.shops.manual_shop()
+        if shop is None:
+            shop = (await uow.shops.list_shops("TMALL", Page(size=1))).rows[0]
         order_ids = await uow.demo.add_orders(
             [
                 {

@@ -46,13 +46,14 @@ class AccountQueries:
     ) -> Connection[User]:
         term = (search or "").strip() or None
         return await list_connection(
-            info.context,
+            info,
             PageRequest(first, after, last, before),
             lambda uow, actor: service.count_users(uow, actor, role=role, search=term),
-            lambda uow, actor, offset, limit: service.find_users(
-                uow, actor, role=role, search=term, offset=offset, limit=limit
+            lambda uow, actor, page: service.find_users(
+                uow, actor, role=role, search=term, page=page
             ),
             User.from_row,
+            filter={"role": role, "search": term},
         )
 
     @strawberry.field(permission_classes=[ApiTokensRead])  # type: ignore[untyped-decorator]

@@ -33,13 +33,14 @@ class CatalogQueries:
     ) -> Connection[Product]:
         term = (search or "").strip() or None
         return await list_connection(
-            info.context,
+            info,
             PageRequest(first, after, last, before),
             lambda uow, actor: service.count_products(uow, actor, category=category, search=term),
-            lambda uow, actor, offset, limit: service.find_products(
-                uow, actor, category=category, search=term, offset=offset, limit=limit
+            lambda uow, actor, page: service.find_products(
+                uow, actor, category=category, search=term, page=page
             ),
             Product.from_row,
+            filter={"category": category, "search": term},
         )
 
     @strawberry.field(permission_classes=[ShopsRead])  # type: ignore[untyped-decorator]
@@ -54,13 +55,12 @@ class CatalogQueries:
     ) -> Connection[Shop]:
         value = channel.value if channel else None
         return await list_connection(
-            info.context,
+            info,
             PageRequest(first, after, last, before),
             lambda uow, actor: service.count_shops(uow, actor, channel=value),
-            lambda uow, actor, offset, limit: service.find_shops(
-                uow, actor, channel=value, offset=offset, limit=limit
-            ),
+            lambda uow, actor, page: service.find_shops(uow, actor, channel=value, page=page),
             Shop.from_row,
+            filter={"channel": value},
         )
 
     @strawberry.field(permission_classes=[StockRead])  # type: ignore[untyped-decorator]
@@ -74,11 +74,10 @@ class CatalogQueries:
         before: str | None = None,
     ) -> Connection[Warehouse]:
         return await list_connection(
-            info.context,
+            info,
             PageRequest(first, after, last, before),
             lambda uow, actor: service.count_warehouses(uow, actor, active=active),
-            lambda uow, actor, offset, limit: service.find_warehouses(
-                uow, actor, active=active, offset=offset, limit=limit
-            ),
+            lambda uow, actor, page: service.find_warehouses(uow, actor, active=active, page=page),
             Warehouse.from_row,
+            filter={"active": active},
         )

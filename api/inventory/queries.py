@@ -52,11 +52,12 @@ class InventoryQueries:
         except DomainError as exc:
             raise from_domain(exc) from exc
         page = await list_connection(
-            ctx,
+            info,
             PageRequest(first, after, last, before),
             lambda uow, actor: service.count_stock_levels(uow, actor, flt),
-            lambda uow, actor, offset, limit: service.stock_levels(uow, actor, flt, offset, limit),
+            lambda uow, actor, page: service.stock_levels(uow, actor, flt, page),
             StockLevel.from_row,
+            filter=flt,
         )
         async with ctx.uow() as uow:
             totals = await service.stock_totals(uow, ctx.require_actor(), flt)
@@ -89,13 +90,12 @@ class InventoryQueries:
         except DomainError as exc:
             raise from_domain(exc) from exc
         return await list_connection(
-            info.context,
+            info,
             PageRequest(first, after, last, before),
             lambda uow, actor: service.count_ledger_entries(uow, actor, flt),
-            lambda uow, actor, offset, limit: service.ledger_entries(
-                uow, actor, flt, offset, limit
-            ),
+            lambda uow, actor, page: service.ledger_entries(uow, actor, flt, page),
             StockLedgerEntry.from_row,
+            filter=flt,
         )
 
     @strawberry.field(  # type: ignore[untyped-decorator]
@@ -114,13 +114,12 @@ class InventoryQueries:
     ) -> Connection[Backorder]:
         skus = frozenset(decode_id_or_raise(s, "Sku", field="skuIds") for s in sku_ids or ())
         return await list_connection(
-            info.context,
+            info,
             PageRequest(first, after, last, before),
             lambda uow, actor: service.count_backorders(uow, actor, status, skus),
-            lambda uow, actor, offset, limit: service.backorders(
-                uow, actor, status, skus, offset, limit
-            ),
+            lambda uow, actor, page: service.backorders(uow, actor, status, skus, page),
             Backorder.from_row,
+            filter={"status": status, "skuIds": skus},
         )
 
     @strawberry.field(permission_classes=[StockRead], description="A warehouse's zones.")  # type: ignore[untyped-decorator]
@@ -154,13 +153,14 @@ class InventoryQueries:
         )
         zone = decode_id_or_raise(zone_id, "Zone", field="zoneId") if zone_id else None
         return await list_connection(
-            info.context,
+            info,
             PageRequest(first, after, last, before),
             lambda uow, actor: service.count_bins(uow, actor, zone_id=zone, warehouse_id=warehouse),
-            lambda uow, actor, offset, limit: service.find_bins(
-                uow, actor, zone_id=zone, warehouse_id=warehouse, offset=offset, limit=limit
+            lambda uow, actor, page: service.find_bins(
+                uow, actor, zone_id=zone, warehouse_id=warehouse, page=page
             ),
             Bin.from_row,
+            filter={"warehouseId": warehouse, "zoneId": zone},
         )
 
     @strawberry.field(  # type: ignore[untyped-decorator]

@@ -32,13 +32,14 @@ class NotificationQueries:
         before: str | None = None,
     ) -> Connection[Notification]:
         return await list_connection(
-            info.context,
+            info,
             PageRequest(first, after, last, before),
             lambda uow, actor: service.count_notifications(uow, actor, unread_only=unread_only),
-            lambda uow, actor, offset, limit: service.find_notifications(
-                uow, actor, unread_only=unread_only, offset=offset, limit=limit
+            lambda uow, actor, page: service.find_notifications(
+                uow, actor, unread_only=unread_only, page=page
             ),
             Notification.from_row,
+            filter={"unreadOnly": unread_only},
         )
 
     @strawberry.field(  # type: ignore[untyped-decorator]

@@ -38,13 +38,13 @@ class OrderQueries:
         except DomainError as exc:
             raise from_domain(exc) from exc
         return await list_connection(
-            info.context,
+            info,
             PageRequest(first, after, last, before),
             lambda uow, actor: service.count_orders(uow, actor, flt, sort),
-            lambda uow, actor, offset, limit: service.find_orders(
-                uow, actor, flt, sort, offset, limit
-            ),
+            lambda uow, actor, page: service.find_orders(uow, actor, flt, sort, page),
             Order.from_row,
+            sort=sort.value,
+            filter=flt,
         )
 
     @strawberry.field(  # type: ignore[untyped-decorator]

@@ -9,8 +9,13 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from db.repositories._base import Keyset, keyset_page
 from db.tables import ApiToken, Organization, RoleRow, Supplier, User
 from domain.accounts.model import Role
+from domain.paging import Page, PageResult
+
+#: Users by username; served by the unique (org_id, username).
+USERNAMES = Keyset(col(User.username), col(User.id))
 
 
 class AccountRepository:
@@ -99,16 +104,15 @@ class AccountRepository:
                 func.lower(User.username).like(pattern)
                 | func.lower(User.display_name).like(pattern)
             )
-        return stmt.order_by(col(User.username), col(User.id))
+        return stmt
 
     async def list_users(
-        self, *, role: str | None, search: str | None, offset: int, limit: int
-    ) -> Sequence[User]:
-        stmt = self.users_query(role, search).offset(offset).limit(limit)
-        return (await self.session.scalars(stmt)).all()
+        self, *, role: str | None, search: str | None, page: Page
+    ) -> PageResult[User]:
+        return await keyset_page(self.session, self.users_query(role, search), USERNAMES, page)
 
     async def count_users(self, *, role: str | None, search: str | None) -> int:
-        stmt = self.users_query(role, search).order_by(None)
+        stmt = self.users_query(role, search)
         total = await self.session.scalar(select(func.count()).select_from(stmt.subquery()))
         return int(total or 0)
 

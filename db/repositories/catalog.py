@@ -8,9 +8,13 @@ from collections.abc import Sequence
 from sqlalchemy import Select, func, or_, select
 from sqlmodel import col
 
-from db.repositories._base import Repository
+from db.repositories._base import Keyset, Repository
 from db.repositories.suppliers import supplier_product_ids, supplier_sku_ids
 from db.tables import Product, Sku
+from domain.paging import Page, PageResult
+
+#: Products by their code (商家编码); served by the unique (org_id, code).
+PRODUCTS = Keyset(col(Product.code), col(Product.id))
 
 
 class CatalogRepository(Repository):
@@ -39,19 +43,18 @@ class CatalogRepository(Repository):
                     col(Product.id).in_(sku_match),
                 )
             )
-        return stmt.order_by(col(Product.code), col(Product.id))
+        return stmt
 
     async def list_products(
         self,
         category: str | None,
         search: str | None,
-        offset: int,
-        limit: int,
+        page: Page,
         *,
         supplier_id: int | None = None,
-    ) -> Sequence[Product]:
+    ) -> PageResult[Product]:
         """``supplier_id``: only products with a SKU on that supplier's orders."""
-        return await self._page(self._products(category, search, supplier_id), offset, limit)
+        return await self._page(self._products(category, search, supplier_id), PRODUCTS, page)
 
     async def count_products(
         self, category: str | None, search: str | None, *, supplier_id: int | None = None

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select, text
 from sqlmodel import col
 
-from db.repositories._base import Repository
+from db.repositories._base import Keyset, Repository
 from db.tables import (
     Backorder,
     Bin,
@@ -49,6 +49,7 @@ from domain.inventory.model import (
     StockBalance,
     StockState,
 )
+from domain.paging import Page, PageResult
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,16 @@ _BALANCE_FIELDS = (
 )
 
 _AVAILABLE = col(Stock.on_hand) - col(Stock.reserved) - col(Stock.safety)
+
+# The order of each list (and of its cursors).
+#: Bins in pick-walk order, warehouse by warehouse.
+BINS = Keyset(col(Bin.warehouse_id), col(Bin.walk_seq), col(Bin.code), col(Bin.id))
+#: First paid, first served: the order the reservation loop retries them in (unpaid last).
+BACKORDERS = Keyset(col(Backorder.paid_at), col(Backorder.id))
+#: By SKU, then where it lies; served by the unique (org_id, sku_id, bin_id).
+STOCK = Keyset(col(Stock.sku_id), col(Stock.warehouse_id), col(Stock.bin_id), col(Stock.id))
+#: Newest first; served by the primary key (org_id, id).
+LEDGER = Keyset(col(StockLedgerEntry.id), descending=True)
 
 
 def _state(row: Any) -> StockState:
@@ -184,12 +195,12 @@ class InventoryRepository(Repository):
             stmt = stmt.where(col(Bin.zone_id) == zone_id)
         if warehouse_id is not None:
             stmt = stmt.where(col(Bin.warehouse_id) == warehouse_id)
-        return stmt.order_by(col(Bin.warehouse_id), col(Bin.walk_seq), col(Bin.code), col(Bin.id))
+        return stmt
 
     async def list_bins(
-        self, zone_id: int | None, warehouse_id: int | None, offset: int, limit: int
-    ) -> Sequence[Bin]:
-        return await self._page(self._bins(zone_id, warehouse_id), offset, limit)
+        self, zone_id: int | None, warehouse_id: int | None, page: Page
+    ) -> PageResult[Bin]:
+        return await self._page(self._bins(zone_id, warehouse_id), BINS, page)
 
     async def count_bins(self, zone_id: int | None, warehouse_id: int | None) -> int:
         return await self._count(self._bins(zone_id, warehouse_id))
@@ -497,16 +508,12 @@ class InventoryRepository(Repository):
             stmt = stmt.where(col(Backorder.status) == status.value)
         if sku_ids:
             stmt = stmt.where(col(Backorder.sku_id).in_(sku_ids))
-        return stmt.order_by(col(Backorder.paid_at).asc().nulls_last(), col(Backorder.id))
+        return stmt
 
     async def list_backorders(
-        self,
-        status: BackorderStatus | None,
-        sku_ids: frozenset[int],
-        offset: int,
-        limit: int,
-    ) -> Sequence[Backorder]:
-        return await self._page(self._backorders(status, sku_ids), offset, limit)
+        self, status: BackorderStatus | None, sku_ids: frozenset[int], page: Page
+    ) -> PageResult[Backorder]:
+        return await self._page(self._backorders(status, sku_ids), BACKORDERS, page)
 
     async def count_backorders(
         self, status: BackorderStatus | None, sku_ids: frozenset[int]
@@ -544,16 +551,16 @@ class InventoryRepository(Repository):
             stmt = stmt.where(col(Stock.safety) > 0, _AVAILABLE < 0)
         if flt.zero_available:
             stmt = stmt.where(_AVAILABLE <= 0)
-        return stmt.order_by(col(Stock.sku_id), col(Stock.warehouse_id), col(Stock.bin_id))
+        return stmt
 
-    async def list_stock(self, flt: StockFilter, offset: int, limit: int) -> Sequence[Stock]:
-        return await self._page(self._stock(flt), offset, limit)
+    async def list_stock(self, flt: StockFilter, page: Page) -> PageResult[Stock]:
+        return await self._page(self._stock(flt), STOCK, page)
 
     async def count_stock(self, flt: StockFilter) -> int:
         return await self._count(self._stock(flt))
 
     async def stock_totals(self, flt: StockFilter) -> StockTotals:
-        sub = self._stock(flt).order_by(None).subquery()
+        sub = self._stock(flt).subquery()
         row = (
             await self.session.execute(
                 select(
@@ -616,12 +623,10 @@ class InventoryRepository(Repository):
             conditions.append(col(StockLedgerEntry.created_at) < flt.until)
         if conditions:
             stmt = stmt.where(and_(*conditions))
-        return stmt.order_by(col(StockLedgerEntry.id).desc())
+        return stmt
 
-    async def list_ledger(
-        self, flt: LedgerFilter, offset: int, limit: int
-    ) -> Sequence[StockLedgerEntry]:
-        return await self._page(self._ledger(flt), offset, limit)
+    async def list_ledger(self, flt: LedgerFilter, page: Page) -> PageResult[StockLedgerEntry]:
+        return await self._page(self._ledger(flt), LEDGER, page)
 
     async def count_ledger(self, flt: LedgerFilter) -> int:
         return await self._count(self._ledger(flt))

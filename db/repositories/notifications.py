@@ -10,8 +10,12 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
-from db.repositories._base import Repository
+from db.repositories._base import Keyset, Repository
 from db.tables import Notification
+from domain.paging import Page, PageResult
+
+#: Newest first; served by (org_id, created_at, id).
+NEWEST_FIRST = Keyset(col(Notification.created_at), col(Notification.id), descending=True)
 
 
 class NotificationRepository(Repository):
@@ -41,10 +45,10 @@ class NotificationRepository(Repository):
         stmt = select(Notification).where(col(Notification.org_id) == self.org_id)
         if unread_only:
             stmt = stmt.where(col(Notification.read_at).is_(None))
-        return stmt.order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
+        return stmt
 
-    async def list(self, unread_only: bool, offset: int, limit: int) -> Sequence[Notification]:
-        return await self._page(self._query(unread_only), offset, limit)
+    async def list(self, unread_only: bool, page: Page) -> PageResult[Notification]:
+        return await self._page(self._query(unread_only), NEWEST_FIRST, page)
 
     async def count(self, unread_only: bool) -> int:
         return await self._count(self._query(unread_only))

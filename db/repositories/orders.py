@@ -11,17 +11,22 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select, update
 from sqlmodel import col
 
-from db.repositories._base import Repository
+from db.repositories._base import Keyset, Repository
 from db.tables import Customer, Order, OrderHistory, OrderLine, OrderRemark, Shop
 from domain.orders.model import OrderFilter, OrderSort
+from domain.paging import Page, PageResult
 
-_SORTS: dict[OrderSort, tuple[Any, ...]] = {
-    OrderSort.CREATED_DESC: (col(Order.created_at).desc(), col(Order.id).desc()),
-    OrderSort.CREATED_ASC: (col(Order.created_at).asc(), col(Order.id).asc()),
-    OrderSort.PAID_DESC: (col(Order.paid_at).desc().nulls_last(), col(Order.id).desc()),
-    OrderSort.PAID_ASC: (col(Order.paid_at).asc().nulls_last(), col(Order.id).asc()),
-    OrderSort.TOTAL_DESC: (col(Order.total_fen).desc(), col(Order.id).desc()),
-    OrderSort.TOTAL_ASC: (col(Order.total_fen).asc(), col(Order.id).asc()),
+#: Each sort of the order board; cursors carry the sort's name (api/orders/queries.py), so one
+#: issued under one sort is refused under another.  Served by the indexes
+#: ``(org_id, created_at, id)`` and ``(org_id, paid_at, id)``; a sort by total reads the
+#: seller's matching orders (no index: each would cost a write on every status change).
+SORTS: dict[OrderSort, Keyset] = {
+    OrderSort.CREATED_DESC: Keyset(col(Order.created_at), col(Order.id), descending=True),
+    OrderSort.CREATED_ASC: Keyset(col(Order.created_at), col(Order.id)),
+    OrderSort.PAID_DESC: Keyset(col(Order.paid_at), col(Order.id), descending=True),
+    OrderSort.PAID_ASC: Keyset(col(Order.paid_at), col(Order.id)),
+    OrderSort.TOTAL_DESC: Keyset(col(Order.total_fen), col(Order.id), descending=True),
+    OrderSort.TOTAL_ASC: Keyset(col(Order.total_fen), col(Order.id)),
 }
 
 
@@ -68,10 +73,8 @@ class OrderRepository(Repository):
             stmt = stmt.where(and_(*conditions))
         return stmt
 
-    async def list(
-        self, flt: OrderFilter, sort: OrderSort, offset: int, limit: int
-    ) -> Sequence[Order]:
-        return await self._page(self._filtered(flt).order_by(*_SORTS[sort]), offset, limit)
+    async def list(self, flt: OrderFilter, sort: OrderSort, page: Page) -> PageResult[Order]:
+        return await self._page(self._filtered(flt), SORTS[sort], page)
 
     async def count(self, flt: OrderFilter) -> int:
         return await self._count(self._filtered(flt))

@@ -8,9 +8,15 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlmodel import col
 
-from db.repositories._base import Repository
+from db.repositories._base import Keyset, Repository
 from db.repositories.suppliers import supplier_shop_ids
 from db.tables import Shop, Warehouse
+from domain.paging import Page, PageResult
+
+#: Shops by channel, then name; served by the unique (org_id, channel, name).
+SHOPS = Keyset(col(Shop.channel), col(Shop.name), col(Shop.id))
+#: Warehouses in the order the reservation strategy tries them (priority), then by code.
+WAREHOUSES = Keyset(col(Warehouse.priority), col(Warehouse.code), col(Warehouse.id))
 
 
 class ShopRepository(Repository):
@@ -20,13 +26,13 @@ class ShopRepository(Repository):
             stmt = stmt.where(col(Shop.channel) == channel)
         if supplier_id is not None:
             stmt = stmt.where(col(Shop.id).in_(supplier_shop_ids(self.org_id, supplier_id)))
-        return stmt.order_by(col(Shop.channel), col(Shop.name), col(Shop.id))
+        return stmt
 
     async def list_shops(
-        self, channel: str | None, offset: int, limit: int, *, supplier_id: int | None = None
-    ) -> Sequence[Shop]:
+        self, channel: str | None, page: Page, *, supplier_id: int | None = None
+    ) -> PageResult[Shop]:
         """``supplier_id``: only the shops that supplier's orders came from."""
-        return await self._page(self._shops(channel, supplier_id), offset, limit)
+        return await self._page(self._shops(channel, supplier_id), SHOPS, page)
 
     async def count_shops(self, channel: str | None, *, supplier_id: int | None = None) -> int:
         return await self._count(self._shops(channel, supplier_id))
@@ -38,7 +44,7 @@ class ShopRepository(Repository):
         return (await self.shops_by_ids([shop_id])).get(shop_id)
 
     async def manual_shop(self) -> Shop | None:
-        return await self.session.scalar(self._shops("MANUAL").limit(1))
+        return await self.session.scalar(self._shops("MANUAL").order_by(*SHOPS.order_by()).limit(1))
 
     async def add_shop(self, channel: str, name: str) -> Shop:
         shop = Shop(org_id=self.org_id, channel=channel, name=name)
@@ -50,12 +56,10 @@ class ShopRepository(Repository):
         stmt = select(Warehouse).where(col(Warehouse.org_id) == self.org_id)
         if active is not None:
             stmt = stmt.where(col(Warehouse.is_active) == active)
-        return stmt.order_by(col(Warehouse.priority), col(Warehouse.code), col(Warehouse.id))
+        return stmt
 
-    async def list_warehouses(
-        self, active: bool | None, offset: int, limit: int
-    ) -> Sequence[Warehouse]:
-        return await self._page(self._warehouses(active), offset, limit)
+    async def list_warehouses(self, active: bool | None, page: Page) -> PageResult[Warehouse]:
+        return await self._page(self._warehouses(active), WAREHOUSES, page)
 
     async def count_warehouses(self, active: bool | None) -> int:
         return await self._count(self._warehouses(active))

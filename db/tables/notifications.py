@@ -28,7 +28,7 @@ class Notification(SQLModel, table=True):
         tenant_key(),
         org_fk(["read_by_user_id"], "users", name="notifications_read_by_user_id_fkey"),
         CheckConstraint(check_in("severity", Severity), name="notifications_severity_known"),
-        Index("notifications_org_time", "org_id", "created_at"),
+        Index("notifications_org_time", "org_id", "created_at", "id"),
         # One unread notification per situation: a sweep that finds it again adds nothing.
         Index(
             "notifications_one_open_per_key",

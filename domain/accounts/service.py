@@ -23,6 +23,7 @@ from domain.accounts.grants import ACCESS_REVOKED, Grant, grant_holds
 from domain.accounts.model import Actor, Role, Scope, token_scopes
 from domain.accounts.permissions import check_grant, may_revoke, require
 from domain.errors import Duplicate, Forbidden, InvalidInput, NotFound, RateLimited
+from domain.paging import Page, PageResult
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
@@ -543,12 +544,11 @@ async def lapsed_grants(
 
 # -- reading: every path asks domain/accounts/scope.py -----------------------------------------
 async def find_users(
-    uow: UnitOfWork, actor: Actor, *, role: Role | None, search: str | None, offset: int, limit: int
-) -> Sequence[User]:
+    uow: UnitOfWork, actor: Actor, *, role: Role | None, search: str | None, page: Page
+) -> PageResult[User]:
     scope.users(actor).require()
-    return await uow.accounts.list_users(
-        role=role.value if role else None, search=search, offset=offset, limit=limit
-    )
+    role_name = role.value if role else None
+    return await uow.accounts.list_users(role=role_name, search=search, page=page)
 
 
 async def count_users(

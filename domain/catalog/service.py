@@ -14,6 +14,7 @@ from db.uow import UnitOfWork
 from domain.accounts.model import Actor
 from domain.catalog import scope
 from domain.inventory import scope as inventory_scope
+from domain.paging import Page, PageResult
 from domain.scope import require_found
 
 
@@ -23,13 +24,10 @@ async def find_products(
     *,
     category: str | None,
     search: str | None,
-    offset: int,
-    limit: int,
-) -> Sequence[Product]:
+    page: Page,
+) -> PageResult[Product]:
     within = scope.catalog(actor).require()
-    return await uow.catalog.list_products(
-        category, search, offset, limit, supplier_id=within.supplier_id
-    )
+    return await uow.catalog.list_products(category, search, page, supplier_id=within.supplier_id)
 
 
 async def count_products(
@@ -40,10 +38,10 @@ async def count_products(
 
 
 async def find_shops(
-    uow: UnitOfWork, actor: Actor, *, channel: str | None, offset: int, limit: int
-) -> Sequence[Shop]:
+    uow: UnitOfWork, actor: Actor, *, channel: str | None, page: Page
+) -> PageResult[Shop]:
     within = scope.shops(actor).require()
-    return await uow.shops.list_shops(channel, offset, limit, supplier_id=within.supplier_id)
+    return await uow.shops.list_shops(channel, page, supplier_id=within.supplier_id)
 
 
 async def count_shops(uow: UnitOfWork, actor: Actor, *, channel: str | None) -> int:
@@ -52,10 +50,10 @@ async def count_shops(uow: UnitOfWork, actor: Actor, *, channel: str | None) -> 
 
 
 async def find_warehouses(
-    uow: UnitOfWork, actor: Actor, *, active: bool | None, offset: int, limit: int
-) -> Sequence[Warehouse]:
+    uow: UnitOfWork, actor: Actor, *, active: bool | None, page: Page
+) -> PageResult[Warehouse]:
     inventory_scope.stock(actor).require()
-    return await uow.shops.list_warehouses(active, offset, limit)
+    return await uow.shops.list_warehouses(active, page)
 
 
 async def count_warehouses(uow: UnitOfWork, actor: Actor, *, active: bool | None) -> int:

@@ -76,6 +76,7 @@ from domain.inventory.strategy import (
 )
 from domain.orders import scope as orders_scope
 from domain.orders.model import OrderStatus
+from domain.paging import Page, PageResult
 from domain.scope import require_found
 
 log = structlog.get_logger(__name__)
@@ -741,10 +742,10 @@ def _one(pk: int | None) -> list[int]:
 
 
 async def stock_levels(
-    uow: UnitOfWork, actor: Actor, flt: StockFilter, offset: int, limit: int
-) -> Sequence[Stock]:
+    uow: UnitOfWork, actor: Actor, flt: StockFilter, page: Page
+) -> PageResult[Stock]:
     flt = await _readable_stock_filter(uow, actor, flt)
-    return await uow.inventory.list_stock(flt, offset, limit)
+    return await uow.inventory.list_stock(flt, page)
 
 
 async def count_stock_levels(uow: UnitOfWork, actor: Actor, flt: StockFilter) -> int:
@@ -756,10 +757,10 @@ async def stock_totals(uow: UnitOfWork, actor: Actor, flt: StockFilter) -> Stock
 
 
 async def ledger_entries(
-    uow: UnitOfWork, actor: Actor, flt: LedgerFilter, offset: int, limit: int
-) -> Sequence[StockLedgerEntry]:
+    uow: UnitOfWork, actor: Actor, flt: LedgerFilter, page: Page
+) -> PageResult[StockLedgerEntry]:
     flt = await _readable_ledger_filter(uow, actor, flt)
-    return await uow.inventory.list_ledger(flt, offset, limit)
+    return await uow.inventory.list_ledger(flt, page)
 
 
 async def count_ledger_entries(uow: UnitOfWork, actor: Actor, flt: LedgerFilter) -> int:
@@ -771,12 +772,11 @@ async def backorders(
     actor: Actor,
     status: BackorderStatus | None,
     sku_ids: frozenset[int],
-    offset: int,
-    limit: int,
-) -> Sequence[Backorder]:
+    page: Page,
+) -> PageResult[Backorder]:
     scope.stock(actor).require()
     await catalog.require_skus(uow, actor, sorted(sku_ids), "skuIds")
-    return await uow.inventory.list_backorders(status, sku_ids, offset, limit)
+    return await uow.inventory.list_backorders(status, sku_ids, page)
 
 
 async def count_backorders(
@@ -808,11 +808,10 @@ async def find_bins(
     *,
     zone_id: int | None,
     warehouse_id: int | None,
-    offset: int,
-    limit: int,
-) -> Sequence[Bin]:
+    page: Page,
+) -> PageResult[Bin]:
     await _readable_bins_filter(uow, actor, zone_id, warehouse_id)
-    return await uow.inventory.list_bins(zone_id, warehouse_id, offset, limit)
+    return await uow.inventory.list_bins(zone_id, warehouse_id, page)
 
 
 async def count_bins(

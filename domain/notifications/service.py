@@ -21,6 +21,7 @@ from domain.accounts.model import Actor
 from domain.errors import InvalidInput
 from domain.notifications import scope
 from domain.notifications.model import NotificationKind, Severity
+from domain.paging import Page, PageResult
 from domain.scope import require_found
 
 if TYPE_CHECKING:
@@ -87,10 +88,10 @@ async def raise_reservation_overdue(
 
 
 async def find_notifications(
-    uow: UnitOfWork, actor: Actor, *, unread_only: bool, offset: int, limit: int
-) -> Sequence[Notification]:
+    uow: UnitOfWork, actor: Actor, *, unread_only: bool, page: Page
+) -> PageResult[Notification]:
     _require_read(actor)
-    return await uow.notifications.list(unread_only, offset, limit)
+    return await uow.notifications.list(unread_only, page)
 
 
 async def count_notifications(uow: UnitOfWork, actor: Actor, *, unread_only: bool) -> int:

@@ -30,6 +30,7 @@ from domain.orders.model import (
     compute_totals,
     phone_tail,
 )
+from domain.paging import Page, PageResult
 from domain.scope import require_found
 
 MAX_REMARK_LENGTH = 1000
@@ -247,9 +248,9 @@ async def _readable_filter(
 
 
 async def find_orders(
-    uow: UnitOfWork, actor: Actor, flt: OrderFilter, sort: OrderSort, offset: int, limit: int
-) -> Sequence[Order]:
-    return await uow.orders.list(await _readable_filter(uow, actor, flt, sort), sort, offset, limit)
+    uow: UnitOfWork, actor: Actor, flt: OrderFilter, sort: OrderSort, page: Page
+) -> PageResult[Order]:
+    return await uow.orders.list(await _readable_filter(uow, actor, flt, sort), sort, page)
 
 
 async def count_orders(uow: UnitOfWork, actor: Actor, flt: OrderFilter, sort: OrderSort) -> int:

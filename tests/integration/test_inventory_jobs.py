@@ -12,6 +12,7 @@ from db.engine import Database
 from db.repositories import locks
 from db.settings import Settings
 from db.uow import UnitOfWork
+from domain.paging import Page
 from tests.support.factories import make_org
 from tests.support.inventory import make_layout, make_order_with, order_status, receive
 from tests.support.locks import until
@@ -89,7 +90,7 @@ async def test_the_sweep_starts_loops_and_alerts_on_orders_waiting_too_long(
     again = await jobs.reservation_sweep(ctx)
     assert again["overdue"] >= 1
     async with UnitOfWork(db, seller.org_id) as uow:
-        alerts = await uow.notifications.list(unread_only=True, offset=0, limit=10)
+        alerts = (await uow.notifications.list(unread_only=True, page=Page(size=10))).rows
     assert [a.kind for a in alerts] == ["reservation.overdue"]  # once while unread
     assert alerts[0].severity == "CRITICAL" and alerts[0].payload["pending"] == 1
 

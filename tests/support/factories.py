@@ -118,9 +118,13 @@ async def make_order(
     quantity: int = 1,
     supplier_id: int | None = None,
     buyer_nick: str | None = None,
+    created_at: datetime | None = None,
+    paid_at: datetime | None = None,
+    unpaid: bool = False,
 ) -> Order:
     """An order with one line per SKU (``skus``, else the seller's first ``lines``), for a
-    drop-ship supplier and a buyer when given."""
+    drop-ship supplier and a buyer when given; created and paid now unless told otherwise
+    (``unpaid``: no payment time, as an order awaiting payment, 待付款)."""
     shop = shop or seller.shop
     assert shop.id is not None
     now = datetime.now(UTC)
@@ -149,7 +153,8 @@ async def make_order(
             receiver_city="杭州市",
             receiver_district="西湖区",
             receiver_address="文三路 100 号",
-            paid_at=now,
+            paid_at=None if unpaid else paid_at or now,
+            created_at=created_at or now,
             supplier_id=supplier_id,
             customer_id=customer_id,
         )
