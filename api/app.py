@@ -16,6 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
+from api.logs import register_secrets
+from api.redaction import secrets_in_url
 from api.schema import build_schema
 from api.services import AppServices
 from api.view import OrderflowGraphQL
@@ -94,10 +96,12 @@ def create_app(settings: Settings | None = None, options: AppOptions | None = No
     settings = settings or get_settings()
     options = options or AppOptions()
     secret_key = secret_key_for(settings)  # fail fast, before any service starts
+    register_secrets([secret_key])
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         urls = resolve_service_urls(settings)
+        register_secrets([*secrets_in_url(urls.database_url), *secrets_in_url(urls.redis_url)])
         services = AppServices.create(settings, urls.database_url, urls.redis_url, secret_key)
         async with AsyncExitStack() as stack:
             stack.push_async_callback(services.close)
