@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None, options: AppOptions | None = No
         graphql_ide=None if settings.is_production else "graphiql",
         allow_queries_via_get=False,
         allowed_origins=settings.cors_origins,
+        max_body_bytes=settings.max_body_bytes,
     )
     middleware = [
         Middleware(

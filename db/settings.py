@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated origins allowed by CORS."
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest GraphQL request body (413 beyond)."
+    )
     max_page_size: int = Field(default=100, ge=1, description="Largest `first`/`last`.")
     max_query_depth: int = Field(default=12, ge=2, description="Deepest GraphQL query.")
     max_query_cost: int = Field(default=20_000, ge=100, description="Largest query cost.")
