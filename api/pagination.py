@@ -99,6 +99,12 @@ def _check_size(value: int | None, argument: str, max_size: int) -> None:
 
 def window(page: PageRequest, total: int, max_size: int, default_size: int = 20) -> Window:
     """The Relay cursor algorithm over offsets."""
+    if page.first is not None and page.last is not None:
+        # The Relay spec strongly discourages both at once: the window they give is rarely what
+        # the client meant.
+        raise ApiError(
+            ErrorCode.INVALID_INPUT, "Pass either 'first' or 'last', not both", field="last"
+        )
     _check_size(page.first, "first", max_size)
     _check_size(page.last, "last", max_size)
     start = decode_cursor(page.after, "after") + 1 if page.after else 0

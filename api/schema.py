@@ -19,7 +19,7 @@ from api.accounts.mutations import AccountMutations
 from api.accounts.queries import AccountQueries
 from api.catalog.queries import CatalogQueries
 from api.errors import MaskUnexpectedErrors, log_errors
-from api.extensions import CsrfGuard, cost_rule
+from api.extensions import CsrfGuard, OperationNameGuard, TextInputGuard, cost_rule
 from api.inventory.mutations import InventoryMutations
 from api.inventory.queries import InventoryQueries
 from api.node import NodeQueries
@@ -57,6 +57,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             lambda: AddValidationRules(
                 [cost_rule(settings.max_query_cost, settings.max_page_size)]
             ),
+            OperationNameGuard,
+            TextInputGuard,
             CsrfGuard,
             MaskUnexpectedErrors,
         ],

@@ -1,8 +1,8 @@
 """Bad input at the edge: every refusal is immediate, typed, and nothing reaches the database.
 
 Each test reproduces a failure seen against ``orderflow demo``: 500s for bodies that are not a
-JSON object or not UTF-8, a 50 MB body read whole, 200 with ``"data": null`` for requests that
-never executed whatever the client accepts.
+JSON object or not UTF-8, "Unexpected error." (after seconds) for a NUL byte or a huge id, a
+50 MB body read whole, ``first`` with ``last`` and several operations accepted.
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from api.ids import to_global_id
 from db.engine import Database
+from db.tables import Order, OrderRemark
 from db.uow import UnitOfWork
 from domain.accounts.model import Role
 from tests.support.api import GraphQLClient
-from tests.support.factories import Seller
+from tests.support.factories import Seller, make_order
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
@@ -104,6 +106,162 @@ async def test_variables_that_do_not_coerce_say_why(client: GraphQLClient, selle
     assert body["data"] is None
     assert code_of(body) == "BAD_USER_INPUT"
     assert "Int cannot represent non-integer value" in error_of(body)["message"]
+
+
+# -- text inputs -------------------------------------------------------------------------------
+async def gql_ascii(
+    client: GraphQLClient, query: str, variables: dict[str, Any], token: str
+) -> dict[str, Any]:
+    """Like ``client.gql``, but JSON with \\u escapes: a lone surrogate cannot be UTF-8."""
+    response = await client.http.post(
+        "/graphql",
+        content=json.dumps({"query": query, "variables": variables}, ensure_ascii=True),
+        headers={"content-type": "application/json", "authorization": f"Bearer {token}"},
+    )
+    body: dict[str, Any] = response.json()
+    return body
+
+
+SEARCH = "query($s: String) { orders(filter: {search: $s}) { totalCount } }"
+REMARK = """mutation($input: AddOrderRemarkInput!) { addOrderRemark(input: $input) {
+  remark { text } errors { code } } }"""
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b", "\x7f", "\x85", "\ud800"])
+async def test_control_characters_in_variables_are_refused(
+    client: GraphQLClient, db: Database, seller: Seller, char: str
+) -> None:
+    token = client.token_for(seller)
+    order = await make_order(db, seller)
+    assert order.id is not None
+    remarks = await count(db, seller, OrderRemark)
+
+    search = await gql_ascii(client, SEARCH, {"s": f"张{char}三"}, token)
+    assert code_of(search) == "INVALID_INPUT"
+    assert error_of(search)["extensions"]["field"] == "s"
+
+    order_id = to_global_id("Order", order.id)
+    nested = await gql_ascii(
+        client, REMARK, {"input": {"id": order_id, "text": f"a{char}b"}}, token
+    )
+    assert code_of(nested) == "INVALID_INPUT"
+    assert error_of(nested)["extensions"]["field"] == "input.text"
+    assert await count(db, seller, OrderRemark) == remarks
+
+
+async def test_control_characters_in_literals_and_lists_are_refused(
+    client: GraphQLClient, db: Database, seller: Seller
+) -> None:
+    token = client.token_for(seller)
+    orders = await count(db, seller, Order)
+    sku = seller.skus[0].id
+    assert sku is not None
+    literal = f"""mutation {{ createOrder(input: {{
+        receiver: {{name: "李\\u0000四", phone: "13912345678", province: "广东省", city: "深圳市",
+                    address: "科技园"}}
+        lines: [{{skuId: "{to_global_id("Sku", sku)}", quantity: 1, unitPriceFen: 100}}] }})
+        {{ order {{ id }} errors {{ code }} }} }}"""
+    body = await client.gql(literal, token=token)
+    assert code_of(body) == "INVALID_INPUT"
+    assert error_of(body)["extensions"]["field"] == "input.receiver.name"
+
+    in_list = await client.gql(
+        "query($ids: [ID!]) { orders(filter: {shopIds: $ids}) { totalCount } }",
+        {"ids": ["U2hvcDox", "U2hvcDoy\x00"]},
+        token=token,
+    )
+    assert code_of(in_list) == "INVALID_INPUT"
+    assert error_of(in_list)["extensions"]["field"] == "ids.1"
+
+    default = await client.gql(
+        'query($s: String = "a\\u0000") { orders(filter: {search: $s}) { totalCount } }',
+        token=token,
+    )
+    assert error_of(default)["extensions"]["field"] == "s"
+
+    login = await client.gql(
+        'mutation { login(input: {organization: "x\\u0000", username: "u", password: "p"}) '
+        "{ token } }"
+    )
+    assert code_of(login) == "INVALID_INPUT"
+    assert await count(db, seller, Order) == orders
+
+
+async def test_tabs_and_line_breaks_are_text(
+    client: GraphQLClient, db: Database, seller: Seller
+) -> None:
+    order = await make_order(db, seller)
+    assert order.id is not None
+    text = "第一行\n\t第二行\r\n"
+    body = await client.data(
+        REMARK,
+        {"input": {"id": to_global_id("Order", order.id), "text": text}},
+        token=client.token_for(seller),
+    )
+    assert body["addOrderRemark"]["remark"]["text"] == text.strip()
+
+
+# -- ids, pages, operations --------------------------------------------------------------------
+NODE = "query($id: ID!) { node(id: $id) { id } }"
+ORDER = "query($id: ID!) { order(id: $id) { id } }"
+CANCEL = """mutation($input: CancelOrderInput!) { cancelOrder(input: $input) {
+  order { id } errors { code field } } }"""
+
+
+async def test_ids_beyond_64_bits_are_not_found_at_once(
+    client: GraphQLClient, seller: Seller
+) -> None:
+    token = client.token_for(seller)
+    huge = to_global_id("Order", 1180591620717411303424)
+    for query in (NODE, ORDER):
+        body = await client.gql(query, {"id": huge}, token=token)
+        assert code_of(body) == "NOT_FOUND", body
+    cancelled = await client.data(CANCEL, {"input": {"id": huge, "reason": "x"}}, token=token)
+    assert cancelled["cancelOrder"]["errors"] == [{"code": "NOT_FOUND", "field": "id"}]
+    assert code_of(await client.gql(NODE, {"id": to_global_id("Order", 0)}, token=token)) == (
+        "NOT_FOUND"
+    )
+    thousand_digits = to_global_id("Order", int("9" * 1000))
+    assert code_of(await client.gql(NODE, {"id": thousand_digits}, token=token)) == "NOT_FOUND"
+
+
+@pytest.mark.parametrize("key", ["1_000", "-5", " 7", "٣", "1.5", ""])
+async def test_malformed_ids_are_invalid(client: GraphQLClient, seller: Seller, key: str) -> None:
+    body = await client.gql(
+        ORDER,
+        {"id": to_global_id("Order", key)},
+        token=client.token_for(seller),  # type: ignore[arg-type]
+    )
+    assert code_of(body) == "INVALID_ID"
+
+
+async def test_first_with_last_is_refused(client: GraphQLClient, seller: Seller) -> None:
+    body = await client.gql(
+        "{ orders(first: 2, last: 2) { totalCount } }", token=client.token_for(seller)
+    )
+    assert code_of(body) == "INVALID_INPUT"
+    assert error_of(body)["extensions"]["field"] == "last"
+
+
+async def test_several_operations_need_an_operation_name(
+    client: GraphQLClient, seller: Seller
+) -> None:
+    token = client.token_for(seller, Role.OWNER)
+    document = "query A { viewer { role } } mutation B { logout { ok } }"
+    response = await client.http.post(
+        "/graphql", json={"query": document}, headers={"authorization": f"Bearer {token}"}
+    )
+    body = response.json()
+    assert code_of(body) == "INVALID_INPUT"
+    assert error_of(body)["extensions"]["field"] == "operationName"
+    named = await client.http.post(
+        "/graphql",
+        json={"query": document, "operationName": "A"},
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert named.json() == {"data": {"viewer": {"role": "OWNER"}}}
+    anonymous = await client.gql("{ viewer { role } } { viewer { role } }", token=token)
+    assert anonymous["data"] is None and anonymous["errors"]
 
 
 # -- media types -------------------------------------------------------------------------------

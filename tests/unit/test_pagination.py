@@ -29,3 +29,10 @@ def test_limits_and_bad_cursors() -> None:
         window(PageRequest(-1, None, None, None), 25, 100)
     with pytest.raises(ApiError):
         window(PageRequest(5, "garbage", None, None), 25, 100)
+
+
+def test_first_and_last_together_are_refused() -> None:
+    with pytest.raises(ApiError) as info:
+        window(PageRequest(5, None, 5, None), 25, 100)
+    assert info.value.extensions["code"] == "INVALID_INPUT"
+    assert info.value.extensions["field"] == "last"
