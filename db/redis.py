@@ -37,34 +37,52 @@ class RedisLimiter:
             await client.aclose()
 
 
-#: A whole office signs in from one address: an IP may fail this many times more than an account.
+#: A whole office signs in from one address: an address may fail this many times more, across
+#: every account, than one account may fail from one address.
 IP_ALLOWANCE_FACTOR = 10
 
 
+def login_ladder(attempts: int) -> list[RateLimitItem]:
+    """Growing delays: a short burst waits a minute, more failures wait a quarter of an hour,
+    then an hour, then a day (``attempts`` is the allowance per 15 minutes)."""
+    return [
+        parse(f"{max(1, attempts // 2)}/minute"),
+        parse(f"{attempts}/15 minutes"),
+        parse(f"{attempts * 3}/hour"),
+        parse(f"{attempts * 10}/day"),
+    ]
+
+
 class RedisLoginThrottle:
-    """At most ``attempts`` failed sign-ins per 15 minutes per account (``account:`` keys), and
-    ten times that per client address (``ip:`` keys)."""
+    """Failed sign-ins per (account, address) pair and per address (``ip:`` keys, ten times the
+    allowance), each limited over four moving windows of growing length.
+
+    Nothing is limited per account alone: then anyone could lock a user out by failing ten
+    times, while the user, from their own address, can still sign in."""
 
     def __init__(self, limiter: RedisLimiter, attempts: int) -> None:
         self._limiter = limiter.limiter
-        self._account = parse(f"{attempts}/15 minutes")
-        self._ip = parse(f"{attempts * IP_ALLOWANCE_FACTOR}/15 minutes")
+        self._pair = login_ladder(attempts)
+        self._ip = login_ladder(attempts * IP_ALLOWANCE_FACTOR)
 
-    def _item(self, key: str) -> RateLimitItem:
-        return self._ip if key.startswith("ip:") else self._account
+    def _items(self, key: str) -> list[RateLimitItem]:
+        return self._ip if key.startswith("ip:") else self._pair
 
     async def is_blocked(self, *keys: str) -> bool:
         for key in keys:
-            if not await self._limiter.test(self._item(key), "login", key):
-                return True
+            for item in self._items(key):
+                if not await self._limiter.test(item, "login", key):
+                    return True
         return False
 
     async def record_failure(self, *keys: str) -> None:
         for key in keys:
-            await self._limiter.hit(self._item(key), "login", key)
+            for item in self._items(key):
+                await self._limiter.hit(item, "login", key)
 
     async def reset(self, key: str) -> None:
-        await self._limiter.clear(self._item(key), "login", key)
+        for item in self._items(key):
+            await self._limiter.clear(item, "login", key)
 
 
 class RedisRequestLimiter:

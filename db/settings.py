@@ -64,7 +64,10 @@ class Settings(BaseSettings):
         default=600, ge=1, description="GraphQL requests a minute per token/user/IP."
     )
     login_attempts_per_15min: int = Field(
-        default=10, ge=1, description="Failed sign-ins per account per 15 min (an IP gets 10x)."
+        default=10,
+        ge=1,
+        description="Failed sign-ins per account from one address per 15 min (see "
+        "db/redis.py login_ladder; an address gets 10x across accounts).",
     )
     signup_enabled: bool = Field(default=False, description="Let signUp create organisations.")
     log_format: Literal["json", "console"] = Field(default="console", description="Log output.")
