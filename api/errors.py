@@ -139,6 +139,16 @@ def _code_for(error: GraphQLError, execution_context: ExecutionContext | None) -
     return RequestErrorCode.BAD_USER_INPUT.value
 
 
+def _drop_traceback(error: GraphQLError) -> None:
+    """Free the frames an error's traceback holds, now that it is logged (or not wanted).
+
+    An exception, its traceback and the frames on it form reference cycles, which only the
+    cyclic garbage collector frees: thirty errors per request made it run twice as often."""
+    error.__traceback__ = None
+    if error.original_error is not None:
+        error.original_error.__traceback__ = None
+
+
 def log_errors(
     errors: Sequence[GraphQLError], execution_context: ExecutionContext | None = None
 ) -> None:
@@ -160,15 +170,16 @@ def log_errors(
             if _authored_here(error):
                 details["message"] = error.message
             log.log(level, "graphql.error", **details)
-            continue
-        original = error.original_error
-        log.error(
-            "graphql.unexpected_error",
-            code=code,
-            path=_path(error),
-            error_type=type(original).__name__ if original else None,
-            exc_info=(type(original), original, original.__traceback__) if original else None,
-        )
+        else:
+            original = error.original_error
+            log.error(
+                "graphql.unexpected_error",
+                code=code,
+                path=_path(error),
+                error_type=type(original).__name__ if original else None,
+                exc_info=(type(original), original, original.__traceback__) if original else None,
+            )
+        _drop_traceback(error)
 
 
 class MaskUnexpectedErrors(MaskErrors):

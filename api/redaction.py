@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,6 +34,14 @@ _SECRET_KEY = re.compile(
     r"|private[-_]?key|dsn",
     re.IGNORECASE,
 )
+
+
+@lru_cache(maxsize=1024)
+def _names_a_secret(key: str) -> bool:
+    # Events reuse a handful of keys: decide each once.
+    return _SECRET_KEY.search(key) is not None
+
+
 #: The shortest known secret worth searching for (shorter ones would match ordinary words).
 _MIN_SECRET_LENGTH = 8
 #: Keys the processors before this one fill in; never derived from a request.
@@ -93,6 +102,7 @@ _RULES = (
 # 13812345678, 138 1234 5678, 138-1234-5678, +86 13812345678, 008613812345678.
 _PHONE = re.compile(r"(?:(?:\+|00)?86[\s-]?)?1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}(?![0-9A-Za-z])")
 _PHONE_GATE = re.compile(r"1[3-9]")
+_PHONE_MIN_LENGTH = 11
 _PHONE_INT_RANGE = range(13_000_000_000, 20_000_000_000)
 
 
@@ -126,7 +136,7 @@ class Redactor:
         for rule in _RULES:
             if rule.gate in value:
                 value = rule.pattern.sub(rule.replace, value)
-        if _PHONE_GATE.search(value):
+        if len(value) >= _PHONE_MIN_LENGTH and _PHONE_GATE.search(value):
             value = _PHONE.sub(_phone, value)
         return value
 
@@ -149,7 +159,7 @@ class Redactor:
         for key, item in mapping.items():
             if key in _STRUCTURAL_KEYS:
                 continue
-            if isinstance(key, str) and isinstance(item, str | bytes) and _SECRET_KEY.search(key):
+            if isinstance(item, str | bytes) and isinstance(key, str) and _names_a_secret(key):
                 mapping[key] = REDACTED
             else:
                 mapping[key] = self.value(item)

@@ -7,12 +7,19 @@ loop: 14.7 s for that request, and every other caller stalled behind it.
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import text
+import gc
 
+import pytest
+from graphql import GraphQLError
+from sqlalchemy import text
+from starlette.testclient import TestClient
+
+from api.app import create_app
+from api.errors import ApiError, log_errors
 from db.engine import Database
 from db.settings import Settings
 from domain.accounts.model import Role
+from domain.errors import ErrorCode
 from tests.support.api import GraphQLClient
 from tests.support.factories import Seller, make_order, make_org
 from tests.support.logs import captured_logs
@@ -109,3 +116,23 @@ async def test_unexpected_error_is_logged_once_with_a_plain_traceback(
     assert exception["exc_value"] == "lookup failed for 139****5678"
     assert exception["frames"] and not any("locals" in f for f in exception["frames"])
     assert "13912345678" not in logs.text
+
+
+def test_logged_errors_let_go_of_their_frames() -> None:
+    """An exception, its traceback and its frames form cycles only the cyclic garbage collector
+    frees; thirty errors a request made it run twice as often, over the whole heap."""
+    try:
+        raise ApiError(ErrorCode.FORBIDDEN, "no")
+    except ApiError as exc:
+        original = exc
+    error = GraphQLError("no", original_error=original)
+    assert original.__traceback__ is not None
+    log_errors([error])
+    assert original.__traceback__ is None and error.__traceback__ is None
+    assert error.extensions == {"code": "FORBIDDEN"}
+
+
+def test_start_up_objects_stay_out_of_full_collections(settings: Settings) -> None:
+    with TestClient(create_app(settings)):
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
