@@ -133,6 +133,8 @@ _REQUEST_ERROR_STATUS = {
     ErrorCode.UNAUTHENTICATED.value: 401,
     ErrorCode.FORBIDDEN.value: 403,
     ErrorCode.RATE_LIMITED.value: 429,
+    # A guard that broke before execution: our fault, not the request's.
+    RequestErrorCode.INTERNAL_SERVER_ERROR.value: 500,
 }
 
 
