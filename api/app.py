@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
-from api.logs import register_secrets
+from api.logs import configure_logging, register_secrets
 from api.redaction import secrets_in_url
 from api.schema import build_schema
 from api.services import AppServices
@@ -157,5 +157,11 @@ def create_app(settings: Settings | None = None, options: AppOptions | None = No
 
 
 def create_app_from_env() -> Starlette:
-    """For ``uvicorn --factory api.app:create_app_from_env`` (``orderflow serve``)."""
-    return create_app()
+    """For ``uvicorn --factory api.app:create_app_from_env`` (``orderflow serve``).
+
+    Configures logging itself: with ``--workers`` above 1, uvicorn starts fresh processes that
+    run this factory and none of the CLI, and an unconfigured structlog renders tracebacks with
+    rich and every frame's local variables."""
+    settings = get_settings()
+    configure_logging(settings)
+    return create_app(settings)

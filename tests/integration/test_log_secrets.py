@@ -7,6 +7,9 @@ receivers' phone numbers inside the SQL parameters of an IntegrityError.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -111,3 +114,30 @@ async def test_a_session_leaves_no_secret_in_the_log(
     ):
         assert secret not in text, f"{secret!r} leaked into the {log_format} log"
     assert seller.users[Role.OWNER].password_hash not in text
+
+
+def test_a_uvicorn_worker_process_logs_plain_tracebacks(settings: Settings) -> None:
+    """``orderflow serve --workers N`` starts fresh processes that run only the app factory:
+    before, their structlog was never configured and drew rich tracebacks with locals."""
+    script = (
+        "import structlog\n"
+        "from api.app import create_app_from_env\n"
+        "create_app_from_env()\n"
+        "def lookup():\n"
+        "    receiver_phone = 'local-13912345678'\n"
+        "    raise KeyError('no such order')\n"
+        "try:\n"
+        "    lookup()\n"
+        "except KeyError:\n"
+        "    structlog.get_logger('worker').exception('boom')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERFLOW_")}
+    env.update(ORDERFLOW_SECRET_KEY=settings.secret_key or "", ORDERFLOW_LOG_FORMAT="console")
+    run = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output
+    assert "Traceback (most recent call last)" in output and "KeyError" in output
+    assert "local-13912345678" not in output and "receiver_phone =" not in output
+    assert "╭" not in output  # rich's frame boxes
