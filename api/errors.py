@@ -6,6 +6,8 @@
   large) are GraphQL errors carrying ``extensions.code``; so are failures of the request itself
   (``RequestErrorCode``: an unreadable body, a document that does not parse or validate,
   variables that do not coerce).
+- A value the database refuses (a text longer than its column, a date beyond its type) is
+  INVALID_INPUT, without the database's message (it quotes SQL and the value).
 - Anything else is unexpected: logged once with a plain traceback and the request id, and
   masked as "Unexpected error." with ``INTERNAL_SERVER_ERROR`` and that request id.
 
@@ -28,7 +30,8 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
-from domain.errors import DomainError
+from db.errors import rejected_value
+from domain.errors import DomainError, InvalidInput
 from domain.errors import ErrorCode as DomainErrorCode
 
 log = structlog.get_logger(__name__)
@@ -101,6 +104,14 @@ def _authored_here(error: GraphQLError) -> bool:
     )
 
 
+def _refused_by_database(error: GraphQLError) -> str | None:
+    """A value the database refused (too long, out of range): the caller's, not a bug."""
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError | DomainError):
+        return None
+    return rejected_value(original)
+
+
 def is_expected(error: GraphQLError) -> bool:
     """About the request (parse, validation, coercion) or raised on purpose; else a bug."""
     original = error.original_error
@@ -108,12 +119,18 @@ def is_expected(error: GraphQLError) -> bool:
         # graphql-core's own errors: about the document or the variables, unless it reports a
         # resolver breaking the schema's promises (a null for a non-null field) at a path.
         return error.path is None or bool(error.extensions and error.extensions.get("code"))
-    return isinstance(original, ApiError | DomainError | GraphQLError)
+    if isinstance(original, ApiError | DomainError | GraphQLError):
+        return True
+    return _refused_by_database(error) is not None
 
 
 def should_mask(error: GraphQLError) -> bool:
-    """Mask everything that is not deliberately a client-facing error (logging is elsewhere)."""
-    return not is_expected(error)
+    """Reword every error whose message we did not write for the client: bugs, and values the
+    database refused (its message quotes SQL and the value). Logging is elsewhere."""
+    original = error.original_error
+    return not is_expected(error) or not (
+        original is None or isinstance(original, ApiError | DomainError | GraphQLError)
+    )
 
 
 def _path(error: GraphQLError) -> str | None:
@@ -128,6 +145,8 @@ def _code_for(error: GraphQLError, execution_context: ExecutionContext | None) -
     original = error.original_error
     if isinstance(original, DomainError):
         return original.code.value
+    if _refused_by_database(error) is not None:
+        return DomainErrorCode.INVALID_INPUT.value
     if not is_expected(error):
         return RequestErrorCode.INTERNAL_SERVER_ERROR.value
     if error.path is None and execution_context is not None:
@@ -165,11 +184,15 @@ def log_errors(
             # A new dict: strawberry's permission errors share theirs with the class.
             error.extensions = extensions
         if is_expected(error):
-            level = logging.WARNING if code in _WARNING_CODES else logging.INFO
+            refused = _refused_by_database(error)
+            # A value only the database refused means a domain rule is missing: worth a look.
+            warn = code in _WARNING_CODES or refused is not None
             details: dict[str, Any] = {"code": code, "path": _path(error)}
-            if _authored_here(error):
+            if refused is not None:
+                details["message"] = refused
+            elif _authored_here(error):
                 details["message"] = error.message
-            log.log(level, "graphql.error", **details)
+            log.log(logging.WARNING if warn else logging.INFO, "graphql.error", **details)
         else:
             original = error.original_error
             log.error(
@@ -190,6 +213,11 @@ class MaskUnexpectedErrors(MaskErrors):
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         masked = super().anonymise_error(error)
+        refused = _refused_by_database(error)
+        if refused is not None:
+            masked.message = refused
+            masked.extensions = {"code": DomainErrorCode.INVALID_INPUT.value}
+            return masked
         request_id = getattr(self.execution_context.context, "request_id", None)
         masked.extensions = {
             "code": RequestErrorCode.INTERNAL_SERVER_ERROR.value,
@@ -202,8 +230,16 @@ P = TypeVar("P")
 
 
 async def run_mutation(action: Callable[[], Awaitable[P]], payload: Callable[..., P]) -> P:
-    """Run a mutation's use case; typed domain errors become ``payload(errors=[...])``."""
+    """Run a mutation's use case; typed domain errors become ``payload(errors=[...])``, and so
+    does a value the database refused (nothing was written: the unit of work rolled back)."""
     try:
         return await action()
     except DomainError as exc:
         return payload(errors=[UserError.from_domain(exc)])
+    except Exception as exc:
+        refused = rejected_value(exc)
+        if refused is None:
+            raise
+        # A domain rule should have caught it, naming the field: worth a look.
+        log.warning("graphql.value_refused_by_database", message=refused)
+        return payload(errors=[UserError.from_domain(InvalidInput(refused))])

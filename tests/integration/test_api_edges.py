@@ -2,7 +2,8 @@
 
 Each test reproduces a failure seen against ``orderflow demo``: 500s for bodies that are not a
 JSON object or not UTF-8, "Unexpected error." (after seconds) for a NUL byte or a huge id, a
-50 MB body read whole, ``first`` with ``last`` and several operations accepted.
+50 MB body read whole, ``first`` with ``last`` and several operations accepted, and values
+PostgreSQL refuses (a text longer than its column) answered as a bug.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from sqlalchemy import func, select
 
 from api.ids import to_global_id
 from db.engine import Database
+from db.settings import Settings
 from db.tables import Order, OrderRemark
 from db.uow import UnitOfWork
 from domain.accounts.model import Role
 from tests.support.api import GraphQLClient
 from tests.support.factories import Seller, make_order
+from tests.support.logs import captured_logs
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
@@ -262,6 +265,67 @@ async def test_several_operations_need_an_operation_name(
     assert named.json() == {"data": {"viewer": {"role": "OWNER"}}}
     anonymous = await client.gql("{ viewer { role } } { viewer { role } }", token=token)
     assert anonymous["data"] is None and anonymous["errors"]
+
+
+# -- values only the database refuses ---------------------------------------------------------
+CREATE_ORDER = """mutation($input: CreateOrderInput!) { createOrder(input: $input) {
+  order { id } errors { field message code } } }"""
+
+
+def order_input(seller: Seller, **overrides: Any) -> dict[str, Any]:
+    sku = seller.skus[0].id
+    assert sku is not None
+    receiver = {"name": "李四", "phone": "13912345678", "province": "广东省", "city": "深圳市"}
+    value: dict[str, Any] = {
+        "receiver": {**receiver, "address": "科技园 1 号"},
+        "lines": [{"skuId": to_global_id("Sku", sku), "quantity": 1, "unitPriceFen": 100}],
+    }
+    value.update(overrides)
+    return value
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"buyerNick": "n" * 500}, "longer than the 200 characters"),
+        ({"paidAt": "0001-01-01T00:00:00+14:00"}, "outside what its field can hold"),
+    ],
+    ids=["text too long", "date before year 1"],
+)
+async def test_values_the_database_refuses_are_invalid_input(
+    client: GraphQLClient,
+    db: Database,
+    seller: Seller,
+    settings: Settings,
+    overrides: dict[str, Any],
+    message: str,
+) -> None:
+    """No domain rule bounds these (yet); PostgreSQL or asyncpg refused them and the caller got
+    "Unexpected error."."""
+    orders = await count(db, seller, Order)
+    with captured_logs(settings) as logs:
+        body = await client.data(
+            CREATE_ORDER,
+            {"input": order_input(seller, **overrides)},
+            token=client.token_for(seller),
+        )
+    [error] = body["createOrder"]["errors"]
+    assert error["code"] == "INVALID_INPUT" and message in error["message"]
+    assert await count(db, seller, Order) == orders
+    [event] = logs.events()
+    assert event["event"] == "graphql.value_refused_by_database" and "exception" not in event
+
+
+async def test_a_query_with_a_value_the_database_refuses(
+    client: GraphQLClient, seller: Seller
+) -> None:
+    body = await client.gql(
+        '{ orders(filter: {paidFrom: "0001-01-01T00:00:00+14:00"}) { totalCount } }',
+        token=client.token_for(seller),
+    )
+    error = error_of(body)
+    assert error["extensions"] == {"code": "INVALID_INPUT"}
+    assert error["message"] == "A value is outside what its field can hold"
 
 
 # -- media types -------------------------------------------------------------------------------
