@@ -86,11 +86,10 @@ class OrderflowGraphQL(GraphQL[Context, None]):
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         data = await super().process_result(request, result)
-        if http_edge.negotiate(
-            request.headers.get("accept")
-        ) == http_edge.GRAPHQL_RESPONSE_JSON and http_edge.is_request_error(
-            result.data, result.errors
-        ):
+        modern = (
+            http_edge.negotiate(request.headers.get("accept")) == http_edge.GRAPHQL_RESPONSE_JSON
+        )
+        if modern and http_edge.is_request_error(result.data, result.errors):
             # Nothing was executed, so there is no data, not even null (and the status is 4xx).
             data.pop("data", None)
         return data
@@ -122,6 +121,8 @@ class OrderflowGraphQL(GraphQL[Context, None]):
         structlog.contextvars.bind_contextvars(request_id=context.request_id)
         if isinstance(request, WebSocket):
             return context  # authenticated in on_ws_connect
+        # Replaced by the signed-in actor below; every line of the request says who sent it.
+        structlog.contextvars.bind_contextvars(actor="anonymous")
         credential = credential_from(request.headers, request.cookies)
         if credential is not None:
             context.actor = await actor_for(services, credential.token)

@@ -69,7 +69,7 @@ async def test_thirty_forbidden_fields_are_thirty_lines_without_traceback(
         assert all("graphql.error" in line and "FORBIDDEN" in line for line in lines)
 
 
-async def test_request_errors_are_one_info_line_each(
+async def test_request_errors_are_one_line_each_naming_the_actor(
     client: GraphQLClient, seller: Seller, settings: Settings
 ) -> None:
     token = client.token_for(seller)
@@ -79,7 +79,12 @@ async def test_request_errors_are_one_info_line_each(
         await client.gql(
             "query($n: Int) { orders(first: $n) { totalCount } }", {"n": "x"}, token=token
         )
+        await client.gql("{ orders { totalCount } }")  # not signed in
     events = logs.named("graphql.error")
+    assert events[-1]["code"] == "UNAUTHENTICATED" and events[-1]["actor"] == "anonymous"
+    assert events[-1]["level"] == "warning"
+    events = events[:-1]
+    assert {e["actor"] for e in events} == {"manager"}
     assert [e["code"] for e in events] == [
         "GRAPHQL_VALIDATION_FAILED",
         "GRAPHQL_PARSE_FAILED",
