@@ -57,8 +57,8 @@ class RedisLoginThrottle:
     """Failed sign-ins per (account, address) pair and per address (``ip:`` keys, ten times the
     allowance), each limited over four moving windows of growing length.
 
-    Nothing is limited per account alone: then anyone could lock a user out by failing ten
-    times, while the user, from their own address, can still sign in."""
+    Nothing is limited per account alone, which would let anyone lock a user out by failing
+    ten times: while a stranger's address is throttled, the user signs in from their own."""
 
     def __init__(self, limiter: RedisLimiter, attempts: int) -> None:
         self._limiter = limiter.limiter
