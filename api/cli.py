@@ -45,6 +45,9 @@ app = typer.Typer(
     help="orderflow: order fulfilment for multi-shop sellers (GraphQL API + workers).",
     no_args_is_help=True,
     add_completion=False,
+    # typer's rich tracebacks print every frame's local variables: the settings with the
+    # secret key and database URL among them.
+    pretty_exceptions_show_locals=False,
 )
 
 T = TypeVar("T")

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 import api.enums  # noqa: F401  (registers the domain enums with strawberry)
 from api.accounts.mutations import AccountMutations
 from api.accounts.queries import AccountQueries
 from api.catalog.queries import CatalogQueries
-from api.errors import should_mask
-from api.extensions import CsrfGuard, cost_rule
+from api.errors import MaskUnexpectedErrors, log_errors
+from api.extensions import CsrfGuard, OperationNameGuard, TextInputGuard, cost_rule
 from api.inventory.mutations import InventoryMutations
 from api.inventory.queries import InventoryQueries
 from api.node import NodeQueries, check_node_resolvers
@@ -46,8 +47,17 @@ Mutation = merge_types(
 Subscription = merge_types("Subscription", (OrderSubscriptions,))
 
 
+class OrderflowSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Instead of strawberry's logger, which logs every error (expected ones included) at
+        # ERROR with its traceback.
+        log_errors(errors, execution_context)
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
-    schema = strawberry.Schema(
+    schema = OrderflowSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -59,8 +69,10 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             lambda: AddValidationRules(
                 [cost_rule(settings.max_query_cost, settings.max_page_size)]
             ),
+            OperationNameGuard,
+            TextInputGuard,
             CsrfGuard,
-            lambda: MaskErrors(should_mask_error=should_mask),
+            MaskUnexpectedErrors,
         ],
     )
     check_node_resolvers(schema)

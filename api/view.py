@@ -3,21 +3,28 @@
 Websockets speak graphql-transport-ws only: its handler is where a socket can be closed from
 outside (when its credential ends, see ``api.live``); the legacy graphql-ws protocol would keep
 running on a revoked credential, so it is not offered.
+
+What a request body may be and how answers are framed (media types, status codes) is in
+api/http_edge.py; this class wires it into strawberry's view.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
-from cross_web import HTTPException
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.schema.base import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -26,7 +33,9 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
     Message,
 )
+from strawberry.types import ExecutionResult
 
+from api import http_edge
 from api.auth import actor_for, credential_from, grant_for
 from api.context import Context
 from api.graphiql import graphiql_page
@@ -34,13 +43,6 @@ from api.live import SESSION_ENDED_CODE
 from api.services import AppServices
 
 log = structlog.get_logger(__name__)
-
-
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse(
-        {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]},
-        status_code=status,
-    )
 
 
 class RateLimited(HTTPException):
@@ -87,6 +89,10 @@ PROTOCOLS = (GRAPHQL_TRANSPORT_WS_PROTOCOL,)
 
 
 class OrderflowGraphQL(GraphQL[Context, None]):
+    def __init__(self, schema: BaseSchema, *, max_body_bytes: int, **options: Any) -> None:
+        super().__init__(schema, **options)
+        self.max_body_bytes = max_body_bytes
+
     graphql_transport_ws_handler_class = OrderflowTransportWSHandler
 
     @property
@@ -98,13 +104,68 @@ class OrderflowGraphQL(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        request = Request(scope=scope, receive=receive)
+        structlog.contextvars.clear_contextvars()
+        headers = Headers(scope=scope)
+        media_type = http_edge.negotiate(headers.get("accept"))
         try:
-            response = await self.run(request)
+            if scope["method"] == "POST":
+                # Read (and bound) the body before anything else runs: authentication and the
+                # rate limiter should not spend a database query on a 50 MB upload.
+                body = await http_edge.read_body(headers, receive, self.max_body_bytes)
+                receive = http_edge.replay(body, receive)
+            response = await self.run(Request(scope=scope, receive=receive))
+        except ClientDisconnect:
+            return
         except HTTPException as exc:
-            code = {400: "BAD_REQUEST", 429: "RATE_LIMITED"}.get(exc.status_code, "BAD_REQUEST")
-            response = _error(exc.status_code, code, exc.reason)
+            log.info("http.refused", status=exc.status_code, reason=exc.reason)
+            response = http_edge.error_response(exc, media_type)
         await response(scope, receive, send)
+
+    # -- request ---------------------------------------------------------------------------
+    def parse_json(self, data: str | bytes) -> dict[str, Any]:
+        return http_edge.parse_json_object(data)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        parsed = await super().parse_http_body(request)
+        for data in parsed if isinstance(parsed, list) else [parsed]:
+            if not isinstance(data.operation_name, str | None):
+                raise http_edge.bad_request(
+                    "The GraphQL operation's `operationName` must be a string or null, if provided."
+                )
+        return parsed
+
+    # -- response --------------------------------------------------------------------------
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        sub_response.media_type = http_edge.negotiate(request.headers.get("accept"))
+        return sub_response
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        data = await super().process_result(request, result)
+        modern = (
+            http_edge.negotiate(request.headers.get("accept")) == http_edge.GRAPHQL_RESPONSE_JSON
+        )
+        if modern and http_edge.is_request_error(result.data, result.errors):
+            # Nothing was executed, so there is no data, not even null (and the status is 4xx).
+            data.pop("data", None)
+        return data
+
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        media_type = sub_response.media_type or http_edge.JSON
+        response.headers["content-type"] = f"{media_type}; charset=utf-8"
+        if isinstance(response_data, dict) and "data" not in response_data:
+            errors: Sequence[object] = response_data.get("errors") or []
+            response.status_code = http_edge.request_error_status(errors)
+        return response
 
     @staticmethod
     def _services(request: Request | WebSocket) -> AppServices:
@@ -120,6 +181,8 @@ class OrderflowGraphQL(GraphQL[Context, None]):
         structlog.contextvars.bind_contextvars(request_id=context.request_id)
         if isinstance(request, WebSocket):
             return context  # authenticated in on_ws_connect
+        # Replaced by the signed-in actor below; every line of the request says who sent it.
+        structlog.contextvars.bind_contextvars(actor="anonymous")
         credential = credential_from(request.headers, request.cookies)
         if credential is not None:
             context.actor = await actor_for(services, credential.token)

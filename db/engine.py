@@ -51,6 +51,9 @@ class Database:
             pool_size=pool_size or settings.db_pool_size,
             max_overflow=pool_size or settings.db_pool_size,
             pool_pre_ping=True,
+            # Statement parameters are receivers' names, phones and addresses: never let them
+            # into exception messages (and from there into logs).
+            hide_parameters=True,
             connect_args=connect_args,
         )
         sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

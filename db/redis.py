@@ -137,14 +137,28 @@ class RedisLimiter:
             await client.aclose()
 
 
-#: A whole office signs in from one address: an IP may fail this many times more than an account.
+#: A whole office signs in from one address: an address may fail this many times more, across
+#: every account, than one account may fail from one address.
 IP_ALLOWANCE_FACTOR = 10
 
 
-class RedisLoginThrottle:
-    """At most ``attempts`` failed sign-ins per 15 minutes per account (``account:`` keys), and
-    ten times that per client address (``ip:`` keys).
+def login_ladder(attempts: int) -> list[RateLimitItem]:
+    """Growing delays: a short burst waits a minute, more failures wait a quarter of an hour,
+    then an hour, then a day (``attempts`` is the allowance per 15 minutes)."""
+    return [
+        parse(f"{max(1, attempts // 2)}/minute"),
+        parse(f"{attempts}/15 minutes"),
+        parse(f"{attempts * 3}/hour"),
+        parse(f"{attempts * 10}/day"),
+    ]
 
+
+class RedisLoginThrottle:
+    """Failed sign-ins per (account, address) pair and per address (``ip:`` keys, ten times the
+    allowance), each limited over four moving windows of growing length.
+
+    Nothing is limited per account alone, which would let anyone lock a user out by failing
+    ten times: while a stranger's address is throttled, the user signs in from their own.
     While Redis is unavailable the counting goes on in this process's memory: each process then
     allows the limit on its own, which still bounds password guessing, and sign-in keeps working.
     """
@@ -153,23 +167,23 @@ class RedisLoginThrottle:
         self._redis = limiter.limiter
         self._local = MovingWindowRateLimiter(MemoryStorage())
         self._guard = guard
-        self._account = parse(f"{attempts}/15 minutes")
-        self._ip = parse(f"{attempts * IP_ALLOWANCE_FACTOR}/15 minutes")
+        self._pair = login_ladder(attempts)
+        self._ip = login_ladder(attempts * IP_ALLOWANCE_FACTOR)
 
-    def _item(self, key: str) -> RateLimitItem:
-        return self._ip if key.startswith("ip:") else self._account
+    def _items(self, key: str) -> list[RateLimitItem]:
+        return self._ip if key.startswith("ip:") else self._pair
 
     async def _run(self, action: _LoginAction, key: str) -> bool:
-        item = self._item(key)
+        """``action`` on every window of ``key``; True when every window said True."""
         if self._guard.available():
             try:
-                result = await action(self._redis, item, key)
+                results = [await action(self._redis, item, key) for item in self._items(key)]
             except REDIS_FAILURES as exc:
                 self._guard.failed("login_throttle", exc, fallback="counted in this process")
             else:
                 self._guard.succeeded()
-                return result
-        return await action(self._local, item, key)
+                return all(results)
+        return all([await action(self._local, item, key) for item in self._items(key)])
 
     async def is_blocked(self, *keys: str) -> bool:
         for key in keys:

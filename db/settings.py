@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated origins allowed by CORS."
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest GraphQL request body (413 beyond)."
+    )
     max_page_size: int = Field(default=100, ge=1, description="Largest `first`/`last`.")
     max_query_depth: int = Field(default=12, ge=2, description="Deepest GraphQL query.")
     max_query_cost: int = Field(default=20_000, ge=100, description="Largest query cost.")
@@ -61,7 +64,10 @@ class Settings(BaseSettings):
         default=600, ge=1, description="GraphQL requests a minute per token/user/IP."
     )
     login_attempts_per_15min: int = Field(
-        default=10, ge=1, description="Failed sign-ins per account per 15 min (an IP gets 10x)."
+        default=10,
+        ge=1,
+        description="Failed sign-ins per account from one address per 15 min (see "
+        "db/redis.py login_ladder; an address gets 10x across accounts).",
     )
     signup_enabled: bool = Field(default=False, description="Let signUp create organisations.")
     log_format: Literal["json", "console"] = Field(default="console", description="Log output.")

@@ -70,7 +70,9 @@ class AccountMutations:
                 )
             role = Role(signed.user.role)
             return LoginPayload(
-                token=signed.token,
+                # In the body, the token would be readable by any script on the page, which is
+                # what the httpOnly cookie is there to prevent.
+                token=None if csrf is not None else signed.token,
                 expires_at=signed.expires_at,
                 csrf_token=csrf,
                 viewer=Viewer(
@@ -132,6 +134,8 @@ class AccountMutations:
                 set_session_cookies(
                     ctx.response, token, expires, secure=ctx.services.settings.cookie_secure
                 )
+                # The new cookie carries it; see login.
+                return ChangePasswordPayload(token=None, expires_at=expires)
             return ChangePasswordPayload(token=token, expires_at=expires)
 
         return await run_mutation(info, action, ChangePasswordPayload)

@@ -89,7 +89,9 @@ class ApiToken(relay.Node):
 @strawberry.type
 class LoginPayload:
     token: str | None = strawberry.field(
-        default=None, description="Send as `Authorization: Bearer <token>`."
+        default=None,
+        description="Send as `Authorization: Bearer <token>`. Null with useCookie: the "
+        "httpOnly cookie carries the session, out of reach of the page's scripts.",
     )
     expires_at: datetime | None = None
     csrf_token: str | None = strawberry.field(
@@ -109,7 +111,9 @@ class LogoutPayload:
 @strawberry.type
 class ChangePasswordPayload:
     token: str | None = strawberry.field(
-        default=None, description="A new session token; every other session has ended."
+        default=None,
+        description="A new session token; every other session has ended. Null for a cookie "
+        "session: the renewed cookie carries it.",
     )
     expires_at: datetime | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)

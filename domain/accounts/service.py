@@ -7,11 +7,14 @@ does not stall every other request on the event loop.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+
+import structlog
 
 from db.engine import Database
 from db.tables import ApiToken, Organization, User
@@ -25,6 +28,8 @@ from domain.accounts.permissions import check_grant, may_revoke, require
 from domain.errors import Duplicate, Forbidden, InvalidInput, NotFound, RateLimited
 from domain.paging import Page, PageResult
 
+log = structlog.get_logger(__name__)
+
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 #: How often a used API token's ``last_used_at`` is written (not on every request).
@@ -32,7 +37,8 @@ TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 
 
 class LoginThrottle(Protocol):
-    """Counts failed sign-ins per key (account, IP) in a sliding window."""
+    """Counts failed sign-ins per key (an account from one address, or an address) in sliding
+    windows; ``is_blocked`` once any window of any key is full."""
 
     async def is_blocked(self, *keys: str) -> bool: ...
 
@@ -302,6 +308,12 @@ async def reactivate_user(uow: UnitOfWork, actor: Actor, user_id: int) -> User:
 
 
 # -- sign-in and sessions ----------------------------------------------------------------------
+def _account_digest(organization: str, username: str) -> str:
+    """A fixed-size Redis key part for whatever a caller typed (unvalidated, any length)."""
+    account = f"{organization.strip().lower()}\0{username.strip().lower()}"
+    return hashlib.sha256(account.encode()).hexdigest()[:32]
+
+
 async def sign_in(
     db: Database,
     throttle: LoginThrottle,
@@ -313,10 +325,16 @@ async def sign_in(
     password: str,
     client_ip: str,
 ) -> SignedIn:
-    account_key = f"account:{organization.strip().lower()}:{username.strip().lower()}"
+    """Sign in, or fail with the same error whether the organisation, the user or the password
+    was wrong (an unknown user still costs one password verification).
+
+    Failures are throttled per (account, address) and per address, never per account alone:
+    a stranger failing from elsewhere cannot lock a user out of their own account."""
+    pair_key = f"account:{_account_digest(organization, username)}:from:{client_ip}"
     ip_key = f"ip:{client_ip}"
-    if await throttle.is_blocked(account_key, ip_key):
-        raise RateLimited("Too many failed sign-ins; try again in a few minutes")
+    if await throttle.is_blocked(pair_key, ip_key):
+        log.warning("auth.sign_in_throttled", ip=client_ip)
+        raise RateLimited("Too many failed sign-ins from this address; try again later")
     async with UnitOfWork(db, None) as uow:
         org = await uow.accounts.org_by_slug(organization.strip().lower())
         user = None
@@ -327,7 +345,8 @@ async def sign_in(
             passwords.verify_password, user.password_hash if user else None, password
         )
         if org is None or user is None or not ok or not user.is_active:
-            await throttle.record_failure(account_key, ip_key)
+            await throttle.record_failure(pair_key, ip_key)
+            log.info("auth.sign_in_failed", organization=organization[:64], ip=client_ip)
             raise InvalidCredentials()
         assert user.id is not None and org.id is not None
         if passwords.needs_rehash(user.password_hash):
@@ -342,7 +361,9 @@ async def sign_in(
         )
         audit.record(uow, actor, "user.login", "User", user.id, ip=client_ip)
         await uow.commit()
-    await throttle.reset(account_key)
+    # Only this address's count for this account: resetting the address's own count would let
+    # anyone holding one valid login wipe it between guesses at other accounts.
+    await throttle.reset(pair_key)
     token, expires = tokens.issue_session_token(
         secret_key, org_id=org.id, user_id=user.id, token_version=user.token_version, ttl=ttl
     )

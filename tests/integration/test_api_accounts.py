@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from api.ids import to_global_id
 from db.engine import Database
+from db.redis import login_ladder
+from db.settings import Settings
 from db.uow import UnitOfWork
 from domain.accounts.model import Role
-from tests.support.api import GraphQLClient
+from tests.support.api import GraphQLClient, graphql_client
 from tests.support.factories import PASSWORD, Seller, make_org
 
 LOGIN = """mutation($input: LoginInput!) { login(input: $input) {
@@ -32,18 +36,74 @@ async def test_login_and_viewer(client: GraphQLClient, seller: Seller) -> None:
     assert "ORDERS_READ" in me["viewer"]["scopes"]
 
 
-async def test_wrong_password_is_generic_and_throttled(
+async def test_wrong_password_is_generic(
+    client: GraphQLClient, seller: Seller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from domain.accounts import passwords
+
+    verified: list[str | None] = []
+    real_verify = passwords.verify_password
+
+    def counting_verify(password_hash: str | None, password: str) -> bool:
+        verified.append(password_hash)
+        return real_verify(password_hash, password)
+
+    monkeypatch.setattr(passwords, "verify_password", counting_verify)
+    async with client.from_address("10.9.0.1") as caller:
+        unknown_org = await caller.data(
+            LOGIN, {"input": {"organization": "no-such-org", "username": "x", "password": "y"}}
+        )
+        unknown_user = await caller.data(LOGIN, login_input(seller, username="nobody"))
+        wrong_password = await caller.data(LOGIN, login_input(seller, password="wrong-pass-1"))
+    errors = [r["login"]["errors"] for r in (unknown_org, unknown_user, wrong_password)]
+    assert errors[0] == errors[1] == errors[2]
+    assert errors[0][0]["code"] == "INVALID_CREDENTIALS"
+    # Same timing class: each of the three paid for one password verification.
+    assert len(verified) == 3 and verified[0] is None and verified[1] is None
+
+
+async def test_failed_sign_ins_never_lock_the_owner_out(
     client: GraphQLClient, seller: Seller
 ) -> None:
-    unknown_user = await client.data(LOGIN, login_input(seller, username="nobody"))
-    wrong_password = await client.data(LOGIN, login_input(seller, password="wrong-pass-1"))
-    assert unknown_user["login"]["errors"] == wrong_password["login"]["errors"]
-    assert wrong_password["login"]["errors"][0]["code"] == "INVALID_CREDENTIALS"
-    for _ in range(5):
-        await client.data(LOGIN, login_input(seller, username="owner", password="bad-pass-1"))
-    # The account is now locked for a while, even with the right password.
-    locked = await client.data(LOGIN, login_input(seller, username="owner"))
-    assert locked["login"]["errors"][0]["code"] == "RATE_LIMITED"
+    """Before, ten wrong passwords from anywhere refused the right one everywhere."""
+    async with client.from_address("10.9.1.1") as attacker:
+        for _ in range(5):
+            await attacker.data(LOGIN, login_input(seller, username="owner", password="bad-1x"))
+        throttled = await attacker.data(LOGIN, login_input(seller, username="owner"))
+        assert throttled["login"]["errors"][0]["code"] == "RATE_LIMITED"
+        assert throttled["login"]["token"] is None
+        # Other accounts from the same address are not held hostage either.
+        other = await attacker.data(LOGIN, login_input(seller, username="manager"))
+        assert other["login"]["errors"] == []
+    async with client.from_address("10.9.1.2") as owner:
+        signed = await owner.data(LOGIN, login_input(seller, username="owner"))
+    assert signed["login"]["errors"] == [] and signed["login"]["token"]
+
+
+async def test_one_address_failing_on_many_accounts_is_throttled(
+    settings: Settings, seller: Seller
+) -> None:
+    # One failure per account per window, ten per address: the spraying address stops after
+    # five quick failures (half of its allowance per minute), everyone else carries on.
+    strict = settings.model_copy(update={"login_attempts_per_15min": 1})
+    async with graphql_client(strict) as client, client.from_address("10.9.2.1") as sprayer:
+        for i in range(5):
+            failed = await sprayer.data(
+                LOGIN, login_input(seller, username=f"guess{i}", password="bad-1x")
+            )
+            assert failed["login"]["errors"][0]["code"] == "INVALID_CREDENTIALS"
+        refused = await sprayer.data(LOGIN, login_input(seller, username="operator"))
+        assert refused["login"]["errors"][0]["code"] == "RATE_LIMITED"
+        async with client.from_address("10.9.2.2") as colleague:
+            ok = await colleague.data(LOGIN, login_input(seller, username="operator"))
+        assert ok["login"]["errors"] == []
+
+
+def test_delays_grow_with_the_failures() -> None:
+    windows = [item.get_expiry() for item in login_ladder(10)]
+    allowed = [item.amount for item in login_ladder(10)]
+    assert windows == sorted(windows) and len(set(windows)) == 4
+    assert allowed == sorted(allowed)
 
 
 async def test_anonymous_sees_nothing_but_login(client: GraphQLClient) -> None:
@@ -93,6 +153,8 @@ async def test_cookie_session_requires_csrf_on_mutations(
     response = await client.post(LOGIN, variables)
     csrf = response.json()["data"]["login"]["csrfToken"]
     assert "orderflow_session" in response.cookies
+    # The httpOnly cookie carries the session: the page's scripts never see the token.
+    assert response.json()["data"]["login"]["token"] is None
     cookies = dict(response.cookies)
     client.http.cookies.clear()
     try:
@@ -106,6 +168,29 @@ async def test_cookie_session_requires_csrf_on_mutations(
         assert ok.json()["data"]["logout"]["ok"]
     finally:
         client.http.cookies.clear()
+
+
+async def test_cookie_password_change_returns_no_token(
+    client: GraphQLClient, seller: Seller
+) -> None:
+    async with client.from_address("10.9.3.1") as browser:
+        variables = login_input(seller, username="warehouse")
+        variables["input"]["useCookie"] = True
+        response = await browser.post(LOGIN, variables)
+        csrf = response.json()["data"]["login"]["csrfToken"]
+        browser.http.cookies.update(dict(response.cookies))
+        change = """mutation($input: ChangePasswordInput!) { changePassword(input: $input) {
+            token expiresAt errors { code } } }"""
+        changed = await browser.post(
+            change,
+            {"input": {"currentPassword": PASSWORD, "newPassword": "new-pass-789"}},
+            headers={"x-csrf-token": csrf},
+        )
+        payload = changed.json()["data"]["changePassword"]
+        assert payload["errors"] == [] and payload["token"] is None and payload["expiresAt"]
+        assert "orderflow_session" in changed.cookies
+        browser.http.cookies.update(dict(changed.cookies))
+        assert (await browser.gql(ORDERS))["data"]["orders"]["totalCount"] == 0
 
 
 async def test_api_token_scopes_and_revocation(

@@ -20,9 +20,17 @@ from tests.support.factories import Seller
 
 
 class GraphQLClient:
-    def __init__(self, http: httpx.AsyncClient, services: AppServices) -> None:
+    def __init__(self, http: httpx.AsyncClient, services: AppServices, app: Starlette) -> None:
         self.http = http
         self.services = services
+        self.app = app
+
+    @asynccontextmanager
+    async def from_address(self, ip: str) -> AsyncIterator[GraphQLClient]:
+        """The same server, called from another client address (sign-in throttling is per IP)."""
+        transport = httpx.ASGITransport(app=self.app, client=(ip, 4321))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield GraphQLClient(http, self.services, self.app)
 
     async def post(
         self,
@@ -86,6 +94,6 @@ async def graphql_client(settings: Settings) -> AsyncIterator[GraphQLClient]:
     transport = httpx.ASGITransport(app=app, client=("10.1.2.3", 1234))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield GraphQLClient(http, services)
+            yield GraphQLClient(http, services, app)
     finally:
         await services.close()
