@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
 from db.repositories._base import Repository
@@ -188,6 +189,19 @@ class OrderRepository(Repository):
                 col(Customer.nick) == nick,
             )
         )
+
+    async def customer_for_nick(self, channel: str, nick: str, name: str, phone: str) -> Customer:
+        """The buyer with this nick on this channel, created (with ``name`` and ``phone``) if
+        missing; two orders of one new buyer at once share the row instead of one failing on
+        the unique (org_id, channel, nick)."""
+        await self.session.execute(
+            insert(Customer)
+            .values(org_id=self.org_id, channel=channel, nick=nick, name=name, phone=phone)
+            .on_conflict_do_nothing(index_elements=["org_id", "channel", "nick"])
+        )
+        customer = await self.customer_by_nick(channel, nick)
+        assert customer is not None  # inserted above, or by the transaction it waited for
+        return customer
 
     async def add_customer(self, customer: Customer) -> Customer:
         self.session.add(customer)

@@ -22,6 +22,7 @@ from db.tables._base import (
     org_fk,
     tenant_key,
     time_field,
+    unique_key,
 )
 from domain.orders.model import OrderStatus
 
@@ -49,7 +50,14 @@ class Order(SQLModel, table=True):
         org_fk(["customer_id"], "customers", name="orders_customer_id_fkey"),
         org_fk(["created_by_user_id"], "users", name="orders_created_by_user_id_fkey"),
         org_fk(["supplier_id"], "suppliers", name="orders_supplier_id_fkey"),
-        UniqueConstraint("org_id", "shop_id", "external_id"),
+        unique_key(
+            "org_id",
+            "shop_id",
+            "external_id",
+            name="orders_org_id_shop_id_external_id_key",
+            field="externalId",
+            message="An order with this external id already exists in this shop",
+        ),
         CheckConstraint(check_in("status", OrderStatus), name="orders_status_known"),
         CheckConstraint(
             "goods_fen >= 0 AND discount_fen >= 0 AND shipping_fen >= 0 AND total_fen >= 0",

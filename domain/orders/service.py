@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from db.integrity import duplicate
 from db.tables import Customer, Order, OrderHistory, OrderLine, OrderRemark, Shop, Sku
 from db.uow import UnitOfWork
 from domain import audit
 from domain.accounts.model import Actor, Scope
 from domain.accounts.permissions import require
 from domain.catalog import service as catalog
-from domain.errors import DomainError, Duplicate, ErrorCode, InvalidInput, NotFound
+from domain.errors import DomainError, ErrorCode, InvalidInput, NotFound
 from domain.inventory import service as inventory
 from domain.orders import scope
 from domain.orders.model import (
@@ -100,7 +101,7 @@ async def create_manual_order(uow: UnitOfWork, actor: Actor, draft: ManualOrderD
         if shop is None:
             raise NotFound("Shop not found", field="shopId")
     else:
-        shop = await uow.shops.manual_shop() or await uow.shops.add_shop("MANUAL", "手工单")
+        shop = await uow.shops.manual_shop() or await uow.shops.shop_named("MANUAL", "手工单")
     assert shop.id is not None
 
     skus = await uow.catalog.skus_by_ids([line.sku_id for line in draft.lines])
@@ -117,22 +118,14 @@ async def create_manual_order(uow: UnitOfWork, actor: Actor, draft: ManualOrderD
     if len(external_id) > 64:
         raise InvalidInput("External id is at most 64 characters", field="externalId")
     if await uow.orders.by_external_id(shop.id, external_id) is not None:
-        raise Duplicate(f"Order {external_id} already exists in this shop", field="externalId")
+        raise duplicate("orders_org_id_shop_id_external_id_key")
 
     customer_id: int | None = None
     if draft.buyer_nick and draft.buyer_nick.strip():
         nick = draft.buyer_nick.strip()
-        customer = await uow.orders.customer_by_nick(shop.channel, nick)
-        if customer is None:
-            customer = await uow.orders.add_customer(
-                Customer(
-                    org_id=actor.org_id,
-                    channel=shop.channel,
-                    nick=nick,
-                    name=receiver.name,
-                    phone=receiver.phone,
-                )
-            )
+        customer = await uow.orders.customer_by_nick(
+            shop.channel, nick
+        ) or await uow.orders.customer_for_nick(shop.channel, nick, receiver.name, receiver.phone)
         customer_id = customer.id
 
     order = Order(
