@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select, update
@@ -13,7 +13,15 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
 from db.repositories._base import Repository
-from db.tables import Customer, Order, OrderHistory, OrderLine, OrderRemark, Shop
+from db.tables import (
+    Customer,
+    Order,
+    OrderHistory,
+    OrderLine,
+    OrderNumberCounter,
+    OrderRemark,
+    Shop,
+)
 from domain.orders.model import OrderFilter, OrderSort
 
 _SORTS: dict[OrderSort, tuple[Any, ...]] = {
@@ -94,6 +102,23 @@ class OrderRepository(Repository):
                 col(Order.external_id) == external_id,
             )
         )
+
+    async def next_number(self, day: date) -> int:
+        """The seller's next manual order number of ``day`` (1, 2, ...), in one statement.
+
+        The counter row stays locked until this transaction ends: concurrent orders of the
+        seller queue for it, so call this as late as possible (right before the insert)."""
+        counter = OrderNumberCounter.__table__.c  # type: ignore[attr-defined]
+        value = await self.session.scalar(
+            insert(OrderNumberCounter)
+            .values(org_id=self.org_id, day=day, last_value=1)
+            .on_conflict_do_update(
+                index_elements=["org_id", "day"], set_={"last_value": counter.last_value + 1}
+            )
+            .returning(counter.last_value)
+        )
+        assert value is not None
+        return int(value)
 
     async def add(self, order: Order, lines: Sequence[OrderLine]) -> Order:
         self.session.add(order)

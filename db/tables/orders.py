@@ -1,11 +1,12 @@
 """Buyers, orders (订单), their lines, remarks and status history."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Optional
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Date,
     Index,
     String,
     Text,
@@ -171,3 +172,25 @@ class OrderHistory(SQLModel, table=True):
     actor_token_id: int | None = fk_field(nullable=True, index=False)
     reason: str = Field(sa_type=Text, nullable=False, default="")
     created_at: datetime = created_field()
+
+
+class OrderNumberCounter(SQLModel, table=True):
+    """The last manual order number (手工单号) handed out per seller and day.
+
+    One row per seller and day, bumped with ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``
+    in the order's own transaction: the row lock orders concurrent manual orders of a seller, so
+    numbers never repeat, and a rolled-back order gives its number back."""
+
+    __tablename__ = "order_number_counters"
+    __table_args__ = (
+        tenant_key(),
+        UniqueConstraint("org_id", "day", name="order_number_counters_org_id_day_key"),
+        CheckConstraint("last_value > 0", name="order_number_counters_positive"),
+    )
+
+    id: int | None = id_field()
+    # The unique (org_id, day) serves the only look-up.
+    org_id: int = org_field(index=False)
+    #: The seller's calendar day the numbers belong to (China time, see domain/orders/model.py).
+    day: date = Field(sa_type=Date, nullable=False)
+    last_value: int = Field(sa_type=BigInteger, nullable=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 
 from domain.errors import DomainError, ErrorCode, InvalidInput
@@ -130,6 +130,23 @@ def compute_totals(lines: Sequence[LineDraft], shipping_fen: int = 0) -> Totals:
     goods = sum(line.quantity * line.unit_price_fen for line in lines)
     discount = sum(line.discount_fen for line in lines)
     return Totals(goods, discount, shipping_fen, goods - discount + shipping_fen)
+
+
+#: Sellers count their day in China time (UTC+8 all year, no daylight saving): an order entered at
+#: 07:30 on 2 December in Hangzhou belongs to 2 December, not to 1 December UTC.
+SELLER_TIMEZONE = timezone(timedelta(hours=8), "CST")
+
+
+def seller_day(at: datetime) -> date:
+    return at.astimezone(SELLER_TIMEZONE).date()
+
+
+def manual_order_number(day: date, n: int) -> str:
+    """手工单号 ``M20261201-000123``: the seller's ``n``-th manual order of ``day``.
+
+    Readable over the phone and sortable; six digits cover any real day, a longer ``n`` just
+    makes the number longer."""
+    return f"M{day:%Y%m%d}-{n:06d}"
 
 
 def phone_tail(phone: str | None) -> str | None:

@@ -6,12 +6,12 @@ row and an outbox event, all in the caller's transaction.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from db.engine import Database
 from db.integrity import duplicate
 from db.tables import Customer, Order, OrderHistory, OrderLine, OrderRemark, Shop, Sku
 from db.uow import UnitOfWork
@@ -21,6 +21,7 @@ from domain.accounts.permissions import require
 from domain.catalog import service as catalog
 from domain.errors import DomainError, ErrorCode, InvalidInput, NotFound
 from domain.inventory import service as inventory
+from domain.inventory.retry import run_with_retries
 from domain.orders import scope
 from domain.orders.model import (
     ManualOrderDraft,
@@ -29,7 +30,9 @@ from domain.orders.model import (
     OrderStatus,
     check_transition,
     compute_totals,
+    manual_order_number,
     phone_tail,
+    seller_day,
 )
 from domain.scope import require_found
 
@@ -112,12 +115,10 @@ async def create_manual_order(uow: UnitOfWork, actor: Actor, draft: ManualOrderD
             )
 
     now = _now()
-    external_id = (draft.external_id or "").strip() or (
-        f"M{now:%Y%m%d%H%M%S}{secrets.randbelow(10_000):04d}"
-    )
+    external_id = (draft.external_id or "").strip()
     if len(external_id) > 64:
         raise InvalidInput("External id is at most 64 characters", field="externalId")
-    if await uow.orders.by_external_id(shop.id, external_id) is not None:
+    if external_id and await uow.orders.by_external_id(shop.id, external_id) is not None:
         raise duplicate("orders_org_id_shop_id_external_id_key")
 
     customer_id: int | None = None
@@ -128,6 +129,9 @@ async def create_manual_order(uow: UnitOfWork, actor: Actor, draft: ManualOrderD
         ) or await uow.orders.customer_for_nick(shop.channel, nick, receiver.name, receiver.phone)
         customer_id = customer.id
 
+    if not external_id:
+        # Last before the insert: the counter row stays locked until commit (see next_number).
+        external_id = await _next_manual_number(uow, shop.id, now)
     order = Order(
         org_id=actor.org_id,
         shop_id=shop.id,
@@ -190,6 +194,32 @@ async def create_manual_order(uow: UnitOfWork, actor: Actor, draft: ManualOrderD
         lines=len(lines),
     )
     return order
+
+
+async def place_manual_order(db: Database, actor: Actor, draft: ManualOrderDraft) -> Order:
+    """``create_manual_order`` in a transaction of its own, committed.
+
+    A burst of one seller's manual orders queues on its number counter; a transaction that
+    waits longer than the lock timeout (or meets a deadlock) is run again from the start with
+    backoff, and after the last attempt the caller gets the typed CONCURRENT_UPDATE."""
+    return await run_with_retries(
+        db,
+        actor.org_id,
+        lambda uow: create_manual_order(uow, actor, draft),
+        what="manual order",
+    )
+
+
+async def _next_manual_number(uow: UnitOfWork, shop_id: int, now: datetime) -> str:
+    """The seller's next free manual order number (M20261201-000123) from its database counter.
+
+    A number somebody typed in by hand as an external id is skipped rather than refused: the
+    caller asked for a generated number, and the counter moves past it for good."""
+    day = seller_day(now)
+    while True:
+        number = manual_order_number(day, await uow.orders.next_number(day))
+        if await uow.orders.by_external_id(shop_id, number) is None:
+            return number
 
 
 async def cancel_order(uow: UnitOfWork, actor: Actor, order_id: int, reason: str) -> Order:

@@ -318,6 +318,7 @@ WRITTEN_WITH_ON_CONFLICT = {
     "stock_org_id_sku_id_bin_id_key",
     "backorders_one_waiting_per_line",
     "notifications_one_open_per_key",
+    "order_number_counters_org_id_day_key",
 }
 
 
