@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint
+from sqlalchemy import BigInteger, CheckConstraint
 from sqlmodel import Field, SQLModel
 
 from db.tables._base import (
@@ -16,6 +16,7 @@ from db.tables._base import (
     tenant_key,
     unique_key,
 )
+from domain.orders.model import MAX_UNIT_PRICE_FEN
 
 
 class Product(SQLModel, table=True):
@@ -55,6 +56,7 @@ class Sku(SQLModel, table=True):
         ),
         CheckConstraint("weight_g >= 0", name="skus_weight_non_negative"),
         CheckConstraint("price_fen >= 0", name="skus_price_non_negative"),
+        CheckConstraint(f"price_fen <= {MAX_UNIT_PRICE_FEN}", name="skus_price_within_limit"),
     )
 
     id: int | None = id_field()
@@ -64,5 +66,5 @@ class Sku(SQLModel, table=True):
     barcode: str | None = Field(default=None, max_length=64)
     name: str = Field(max_length=300, nullable=False)
     weight_g: int = Field(default=0, nullable=False)
-    price_fen: int = Field(default=0, nullable=False)
+    price_fen: int = Field(default=0, sa_type=BigInteger, nullable=False)
     created_at: datetime = created_field()

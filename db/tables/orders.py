@@ -25,7 +25,13 @@ from db.tables._base import (
     time_field,
     unique_key,
 )
-from domain.orders.model import OrderStatus
+from domain.orders.model import (
+    MAX_LINE_QUANTITY,
+    MAX_ORDER_TOTAL_FEN,
+    MAX_SHIPPING_FEN,
+    MAX_UNIT_PRICE_FEN,
+    OrderStatus,
+)
 
 
 class Customer(SQLModel, table=True):
@@ -63,6 +69,16 @@ class Order(SQLModel, table=True):
         CheckConstraint(
             "goods_fen >= 0 AND discount_fen >= 0 AND shipping_fen >= 0 AND total_fen >= 0",
             name="orders_amounts_non_negative",
+        ),
+        # The domain's limits (domain/orders/model.py), held by the database too: an order
+        # written by any path (a channel import, a bulk load, a bug) stays summable.
+        CheckConstraint(
+            f"goods_fen <= {MAX_ORDER_TOTAL_FEN} AND total_fen <= {MAX_ORDER_TOTAL_FEN}"
+            f" AND shipping_fen <= {MAX_SHIPPING_FEN} AND discount_fen <= goods_fen",
+            name="orders_amounts_within_limits",
+        ),
+        CheckConstraint(
+            "total_fen = goods_fen - discount_fen + shipping_fen", name="orders_total_adds_up"
         ),
         Index("orders_org_created", "org_id", "created_at"),
         Index("orders_org_status", "org_id", "status"),
@@ -114,6 +130,11 @@ class OrderLine(SQLModel, table=True):
         CheckConstraint("quantity > 0", name="order_lines_quantity_positive"),
         CheckConstraint(
             "unit_price_fen >= 0 AND discount_fen >= 0", name="order_lines_amounts_non_negative"
+        ),
+        CheckConstraint(
+            f"quantity <= {MAX_LINE_QUANTITY} AND unit_price_fen <= {MAX_UNIT_PRICE_FEN}"
+            " AND discount_fen <= quantity * unit_price_fen",
+            name="order_lines_within_limits",
         ),
     )
 
