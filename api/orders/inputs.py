@@ -74,7 +74,9 @@ class CreateOrderInput:
         default=None, description="Defaults to the organisation's manual-order shop."
     )
     external_id: str | None = strawberry.field(
-        default=None, description="Your own order number; generated when omitted."
+        default=None,
+        description="Your own order number; when omitted, the seller's next manual order "
+        "number of the day (M20261201-000123).",
     )
     shipping_fen: Fen = strawberry.field(
         default=Fen(0), description="Shipping fee in fen, at most 10,000,000 (¥100,000)."
