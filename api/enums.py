@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from domain.accounts.model import Role, Scope
+from domain.money import Currency
 from domain.notifications.model import Severity
 from domain.orders.model import OrderSort, OrderStatus
 from domain.shops.model import Channel
@@ -17,6 +18,9 @@ ScopeEnum = strawberry.enum(
     Scope,
     name="Scope",
     description="A permission, also what an API token may be given (the README's role matrix).",
+)
+CurrencyEnum = strawberry.enum(
+    Currency, name="CurrencyCode", description="ISO 4217 code of a currency."
 )
 SeverityEnum = strawberry.enum(
     Severity, name="Severity", description="How urgent a notification is."

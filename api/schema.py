@@ -22,6 +22,7 @@ from api.errors import MaskUnexpectedErrors, log_errors
 from api.extensions import CsrfGuard, OperationNameGuard, TextInputGuard, cost_rule
 from api.inventory.mutations import InventoryMutations
 from api.inventory.queries import InventoryQueries
+from api.money import SCALARS
 from api.node import NodeQueries, check_node_resolvers
 from api.notifications.mutations import NotificationMutations
 from api.notifications.queries import NotificationQueries
@@ -61,7 +62,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        config=StrawberryConfig(auto_camel_case=True),
+        config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALARS),
         extensions=[
             lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
             lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),

@@ -6,9 +6,9 @@ Run ``python -m bench.errors`` (options: ``--help``).  It uses ``DATABASE_URL``/
 end), and starts ``orderflow serve`` in a process of its own, logging as configured
 (``--log-format``, console by default as in ``orderflow demo``) into a file.  In one run:
 
-(a) baseline: a MANAGER reads ``{ orders(first: 30) { nodes { externalId totalFen } } }``;
+(a) baseline: a MANAGER reads ``{ orders(first: 30) { nodes { externalId total { amount } } } }``;
 (b) errors: a SUPPLIER sends the same query over the same 30 orders, which are its own, and gets
-    30 FORBIDDEN field errors (``totalFen`` is not for suppliers);
+    30 FORBIDDEN field errors (``total`` is not for suppliers);
 (c) a MANAGER's ``{ viewer { role } }``, one at a time, while ``--concurrency`` callers send (a)
     in a loop: the delay any load causes;
 (d) the same while the callers send (b): the delay errors add.
@@ -51,7 +51,7 @@ from db.uow import UnitOfWork
 from domain.accounts.model import Role
 from domain.accounts.tokens import issue_session_token
 
-BOARD = "{ orders(first: 30) { nodes { externalId totalFen } } }"
+BOARD = "{ orders(first: 30) { nodes { externalId total { amount } } } }"
 PROBE = "{ viewer { role } }"
 SECRET_KEY = "bench-errors-secret-key-" + uuid.uuid4().hex
 

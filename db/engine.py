@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from db import integrity
 from db.settings import Settings
 
 #: The role every organisation-scoped transaction runs under: RLS shows it one organisation.
@@ -56,6 +57,7 @@ class Database:
             hide_parameters=True,
             connect_args=connect_args,
         )
+        integrity.install(engine.sync_engine)
         sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
         return cls(
             engine=engine,
@@ -75,11 +77,13 @@ class Database:
             **self.connect_args.get("server_settings", {}),
             "application_name": application_name,
         }
-        return create_async_engine(
+        engine = create_async_engine(
             self.engine.url,
             poolclass=NullPool,
             connect_args={**self.connect_args, "server_settings": server_settings},
         )
+        integrity.install(engine.sync_engine)
+        return engine
 
     async def dispose(self) -> None:
         await self.engine.dispose()

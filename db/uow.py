@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, AsyncSessionTransaction
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
 
@@ -203,6 +203,11 @@ class UnitOfWork:
                 summary=summary,
             )
         )
+
+    def savepoint(self) -> AsyncSessionTransaction:
+        """``async with uow.savepoint():`` — a failure inside rolls back to here only, so the
+        transaction can go on (e.g. to find out which row of a bulk insert lost a race)."""
+        return self.session.begin_nested()
 
     async def flush(self, objects: Sequence[Any] | None = None) -> None:
         await self.session.flush(objects)

@@ -9,6 +9,7 @@ from strawberry import relay
 from strawberry.types import Info
 
 from api.context import Context
+from api.money import Money
 from api.permissions import MoneyRead
 from db import tables
 from domain.shops.model import Channel
@@ -67,9 +68,9 @@ class Sku(relay.Node):
     weight_g: int
     _row: strawberry.Private[tables.Sku]
 
-    @strawberry.field(permission_classes=[MoneyRead], description="List price in fen.")  # type: ignore[untyped-decorator]
-    def price_fen(self) -> int | None:
-        return self._row.price_fen
+    @strawberry.field(permission_classes=[MoneyRead], description="List price (标价).")  # type: ignore[untyped-decorator]
+    def price(self) -> Money | None:
+        return Money.of(self._row.price_fen)
 
     @strawberry.field
     async def product(self, info: Info[Context, None]) -> Product | None:

@@ -7,6 +7,7 @@ from datetime import datetime
 import strawberry
 
 from api.ids import decode_id
+from api.money import Fen
 from domain.orders.model import LineDraft, ManualOrderDraft, OrderFilter, OrderStatus, Receiver
 from domain.shops.model import Channel
 
@@ -54,22 +55,32 @@ class ReceiverInput:
 @strawberry.input
 class OrderLineInput:
     sku_id: strawberry.ID
-    quantity: int
-    unit_price_fen: int = strawberry.field(description="Price per unit in fen (分).")
-    discount_fen: int = 0
+    quantity: int = strawberry.field(description="Units, 1 to 99,999.")
+    unit_price_fen: Fen = strawberry.field(
+        description="Price per unit in fen (分): 1990 is ¥19.90; at most 10,000,000 (¥100,000)."
+    )
+    discount_fen: Fen = strawberry.field(
+        default=Fen(0), description="Discount on the whole line in fen, at most its amount."
+    )
 
 
 @strawberry.input(description="A hand-entered order (手工单): WeChat, offline, other sales.")
 class CreateOrderInput:
     receiver: ReceiverInput
-    lines: list[OrderLineInput]
+    lines: list[OrderLineInput] = strawberry.field(
+        description="1 to 200 lines; the goods and the total are at most ¥100,000,000 each."
+    )
     shop_id: strawberry.ID | None = strawberry.field(
         default=None, description="Defaults to the organisation's manual-order shop."
     )
     external_id: str | None = strawberry.field(
-        default=None, description="Your own order number; generated when omitted."
+        default=None,
+        description="Your own order number; when omitted, the seller's next manual order "
+        "number of the day (M20261201-000123).",
     )
-    shipping_fen: int = 0
+    shipping_fen: Fen = strawberry.field(
+        default=Fen(0), description="Shipping fee in fen, at most 10,000,000 (¥100,000)."
+    )
     buyer_nick: str | None = None
     buyer_remark: str = ""
     seller_remark: str = ""

@@ -29,9 +29,7 @@ class OrderMutations:
         async def action() -> OrderPayload:
             draft = input.to_domain()
             actor = ctx.require_actor()
-            async with ctx.uow() as uow:
-                order = await service.create_manual_order(uow, actor, draft)
-                await uow.commit()
+            order = await service.place_manual_order(ctx.services.db, actor, draft)
             if input.reserve_now and order.id is not None:
                 # Its own transaction: the order exists either way, like one from a platform.
                 # Stock too busy to reserve now is no failure of the order: it stays NEW and

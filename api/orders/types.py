@@ -12,6 +12,7 @@ from strawberry.types import Info
 from api.catalog.types import Shop, Sku
 from api.context import Context
 from api.errors import UserError
+from api.money import Money
 from api.permissions import BuyersRead, CatalogRead, MoneyRead, ShopsRead, StockRead
 from db import tables
 from domain.orders.model import OrderStatus, mask_phone
@@ -58,20 +59,22 @@ class OrderLine(relay.Node):
     quantity: int
     _row: strawberry.Private[tables.OrderLine]
 
-    @strawberry.field(permission_classes=[MoneyRead])  # type: ignore[untyped-decorator]
-    def unit_price_fen(self) -> int | None:
-        return self._row.unit_price_fen
-
-    @strawberry.field(permission_classes=[MoneyRead])  # type: ignore[untyped-decorator]
-    def discount_fen(self) -> int | None:
-        return self._row.discount_fen
+    @strawberry.field(permission_classes=[MoneyRead], description="Price of one unit.")  # type: ignore[untyped-decorator]
+    def unit_price(self) -> Money | None:
+        return Money.of(self._row.unit_price_fen)
 
     @strawberry.field(  # type: ignore[untyped-decorator]
-        permission_classes=[MoneyRead], description="quantity × price − discount"
+        permission_classes=[MoneyRead], description="Discount on the whole line (subtracted)."
     )
-    def amount_fen(self) -> int | None:
+    def discount(self) -> Money | None:
+        return Money.of(self._row.discount_fen)
+
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        permission_classes=[MoneyRead], description="quantity × unitPrice − discount"
+    )
+    def total(self) -> Money | None:
         row = self._row
-        return row.quantity * row.unit_price_fen - row.discount_fen
+        return Money.of(row.quantity * row.unit_price_fen - row.discount_fen)
 
     @strawberry.field(permission_classes=[CatalogRead])  # type: ignore[untyped-decorator]
     async def sku(self, info: Info[Context, None]) -> Sku | None:
@@ -138,20 +141,25 @@ class Order(relay.Node):
         )
 
     @strawberry.field(permission_classes=[MoneyRead], description="Goods before discounts.")  # type: ignore[untyped-decorator]
-    def goods_fen(self) -> int | None:
-        return self._row.goods_fen
+    def goods(self) -> Money | None:
+        return Money.of(self._row.goods_fen)
 
-    @strawberry.field(permission_classes=[MoneyRead])  # type: ignore[untyped-decorator]
-    def discount_fen(self) -> int | None:
-        return self._row.discount_fen
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        permission_classes=[MoneyRead], description="The lines' discounts (subtracted)."
+    )
+    def discount(self) -> Money | None:
+        return Money.of(self._row.discount_fen)
 
-    @strawberry.field(permission_classes=[MoneyRead])  # type: ignore[untyped-decorator]
-    def shipping_fen(self) -> int | None:
-        return self._row.shipping_fen
+    @strawberry.field(permission_classes=[MoneyRead], description="Shipping fee (运费).")  # type: ignore[untyped-decorator]
+    def shipping(self) -> Money | None:
+        return Money.of(self._row.shipping_fen)
 
-    @strawberry.field(permission_classes=[MoneyRead], description="What the buyer paid.")  # type: ignore[untyped-decorator]
-    def total_fen(self) -> int | None:
-        return self._row.total_fen
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        permission_classes=[MoneyRead],
+        description="What the buyer paid: goods − discount + shipping.",
+    )
+    def total(self) -> Money | None:
+        return Money.of(self._row.total_fen)
 
     @strawberry.field(permission_classes=[ShopsRead])  # type: ignore[untyped-decorator]
     async def shop(self, info: Info[Context, None]) -> Shop | None:

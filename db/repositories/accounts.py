@@ -6,6 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import Select, func, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -138,6 +139,18 @@ class AccountRepository:
         return await self.session.scalar(
             select(Supplier).where(col(Supplier.name) == name, col(Supplier.org_id) == self._org())
         )
+
+    async def supplier_named(self, name: str) -> Supplier:
+        """The supplier of this name, created if missing: two owners adding users of one new
+        supplier at once share the row instead of one failing on the unique name."""
+        await self.session.execute(
+            insert(Supplier)
+            .values(org_id=self._org(), name=name)
+            .on_conflict_do_nothing(index_elements=["org_id", "name"])
+        )
+        supplier = await self.supplier_by_name(name)
+        assert supplier is not None  # inserted above, or by the transaction it waited for
+        return supplier
 
     async def add_supplier(self, name: str) -> Supplier:
         supplier = Supplier(org_id=self._org(), name=name)

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select, text
+from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
 from db.repositories._base import Keyset, Repository
@@ -653,6 +654,27 @@ class InventoryRepository(Repository):
             .order_by(col(ShopStockPolicyRow.shop_id))
         )
         return list(rows)
+
+    async def lock_policy_row(self, shop_id: int) -> ShopStockPolicyRow:
+        """The shop's policy row, locked, created with the defaults if missing.
+
+        Two concurrent changes of one shop's policy queue up on the row (the later one wins)
+        instead of both inserting it and one failing on the unique (org_id, shop_id)."""
+        await self.session.execute(
+            insert(ShopStockPolicyRow)
+            .values(
+                org_id=self.org_id,
+                shop_id=shop_id,
+                ratio_percent=100,
+                cap=None,
+                pool=None,
+                allow_split=False,
+            )
+            .on_conflict_do_nothing(index_elements=["org_id", "shop_id"])
+        )
+        row = await self.policy_row(shop_id)
+        assert row is not None  # inserted above, or by the transaction it waited for
+        return row
 
     async def policy_row(self, shop_id: int) -> ShopStockPolicyRow | None:
         return await self.session.scalar(

@@ -5,14 +5,23 @@ from __future__ import annotations
 import builtins
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
 from db.repositories._base import Keyset, Repository
-from db.tables import Customer, Order, OrderHistory, OrderLine, OrderRemark, Shop
+from db.tables import (
+    Customer,
+    Order,
+    OrderHistory,
+    OrderLine,
+    OrderNumberCounter,
+    OrderRemark,
+    Shop,
+)
 from domain.orders.model import OrderFilter, OrderSort
 from domain.paging import Page, PageResult
 
@@ -96,6 +105,23 @@ class OrderRepository(Repository):
                 col(Order.external_id) == external_id,
             )
         )
+
+    async def next_number(self, day: date) -> int:
+        """The seller's next manual order number of ``day`` (1, 2, ...), in one statement.
+
+        The counter row stays locked until this transaction ends: concurrent orders of the
+        seller queue for it, so call this as late as possible (right before the insert)."""
+        counter = OrderNumberCounter.__table__.c  # type: ignore[attr-defined]
+        value = await self.session.scalar(
+            insert(OrderNumberCounter)
+            .values(org_id=self.org_id, day=day, last_value=1)
+            .on_conflict_do_update(
+                index_elements=["org_id", "day"], set_={"last_value": counter.last_value + 1}
+            )
+            .returning(counter.last_value)
+        )
+        assert value is not None
+        return int(value)
 
     async def add(self, order: Order, lines: Sequence[OrderLine]) -> Order:
         self.session.add(order)
@@ -191,6 +217,19 @@ class OrderRepository(Repository):
                 col(Customer.nick) == nick,
             )
         )
+
+    async def customer_for_nick(self, channel: str, nick: str, name: str, phone: str) -> Customer:
+        """The buyer with this nick on this channel, created (with ``name`` and ``phone``) if
+        missing; two orders of one new buyer at once share the row instead of one failing on
+        the unique (org_id, channel, nick)."""
+        await self.session.execute(
+            insert(Customer)
+            .values(org_id=self.org_id, channel=channel, nick=nick, name=name, phone=phone)
+            .on_conflict_do_nothing(index_elements=["org_id", "channel", "nick"])
+        )
+        customer = await self.customer_by_nick(channel, nick)
+        assert customer is not None  # inserted above, or by the transaction it waited for
+        return customer
 
     async def add_customer(self, customer: Customer) -> Customer:
         self.session.add(customer)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
 from db.repositories._base import Keyset, Repository
@@ -45,6 +46,27 @@ class ShopRepository(Repository):
 
     async def manual_shop(self) -> Shop | None:
         return await self.session.scalar(self._shops("MANUAL").order_by(*SHOPS.order_by()).limit(1))
+
+    async def shop_named(self, channel: str, name: str) -> Shop:
+        """The shop of this channel and name, created if missing.
+
+        Concurrent callers all get the one row (a seller's first manual orders are often entered
+        by two people at once): ``ON CONFLICT DO NOTHING`` waits for a concurrent insert of the
+        same shop and then reads it, instead of racing it into the unique constraint."""
+        await self.session.execute(
+            insert(Shop)
+            .values(org_id=self.org_id, channel=channel, name=name, allow_partial_reservation=False)
+            .on_conflict_do_nothing(index_elements=["org_id", "channel", "name"])
+        )
+        shop = await self.session.scalar(
+            select(Shop).where(
+                col(Shop.org_id) == self.org_id,
+                col(Shop.channel) == channel,
+                col(Shop.name) == name,
+            )
+        )
+        assert shop is not None  # inserted above, or by the transaction it waited for
+        return shop
 
     async def add_shop(self, channel: str, name: str) -> Shop:
         shop = Shop(org_id=self.org_id, channel=channel, name=name)

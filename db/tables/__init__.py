@@ -15,7 +15,14 @@ from db.tables.inventory import (
     Zone,
 )
 from db.tables.notifications import Notification
-from db.tables.orders import Customer, Order, OrderHistory, OrderLine, OrderRemark
+from db.tables.orders import (
+    Customer,
+    Order,
+    OrderHistory,
+    OrderLine,
+    OrderNumberCounter,
+    OrderRemark,
+)
 from db.tables.shops import Shop, Warehouse
 
 metadata = SQLModel.metadata
@@ -30,6 +37,7 @@ __all__ = [
     "Order",
     "OrderHistory",
     "OrderLine",
+    "OrderNumberCounter",
     "OrderRemark",
     "Organization",
     "OutboxEvent",

@@ -8,6 +8,7 @@ and every table can be distributed by ``org_id`` (Citus) with co-located joins.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     ForeignKeyConstraint,
     PrimaryKeyConstraint,
+    UniqueConstraint,
     func,
 )
 from sqlmodel import Field
@@ -93,3 +95,30 @@ def check_in(column: str, values: Any) -> str:
     """A CHECK clause limiting a text column to an enum's values."""
     quoted = ", ".join(f"'{v.value}'" for v in values)
     return f"{column} IN ({quoted})"
+
+
+#: Where ``unique_key`` keeps what a caller is told (``UniqueConstraint.info``).
+DUPLICATE_INFO = "duplicate"
+
+
+@dataclass(frozen=True)
+class DuplicateKey:
+    """What breaking a unique constraint means to the caller of a mutation.
+
+    ``field`` is the input field at fault (as the service's own "is it taken?" check names it)."""
+
+    field: str | None
+    message: str
+
+
+def unique_key(*columns: str, name: str, field: str | None, message: str) -> UniqueConstraint:
+    """A unique constraint a mutation can run into.
+
+    A service checks that a code is free before inserting it, but two requests can both pass the
+    check and race to the insert: the loser breaks the constraint.  That is the same expected
+    outcome as the check's, so db/integrity.py reports it as DUPLICATE on ``field`` (found by
+    the constraint's ``name``, which is therefore always explicit).
+    """
+    return UniqueConstraint(
+        *columns, name=name, info={DUPLICATE_INFO: DuplicateKey(field=field, message=message)}
+    )

@@ -12,7 +12,6 @@ from sqlalchemy import (
     Index,
     String,
     Text,
-    UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
@@ -26,16 +25,25 @@ from db.tables._base import (
     org_fk,
     tenant_key,
     time_field,
+    unique_key,
 )
 from domain.accounts.model import Role
 
 
 class Organization(SQLModel, table=True):
     __tablename__ = "organizations"
+    __table_args__ = (
+        unique_key(
+            "slug",
+            name="organizations_slug_key",
+            field="slug",
+            message="This organisation code is taken",
+        ),
+    )
 
     #: The tenant key itself: every tenant row's ``org_id`` points here.
     id: int | None = Field(default=None, primary_key=True, sa_type=BigInteger)
-    slug: str = Field(max_length=64, unique=True, nullable=False)
+    slug: str = Field(max_length=64, nullable=False)
     name: str = Field(max_length=200, nullable=False)
     created_at: datetime = created_field()
 
@@ -53,7 +61,16 @@ class Supplier(SQLModel, table=True):
     """A drop-ship partner (代发供应商)."""
 
     __tablename__ = "suppliers"
-    __table_args__ = (tenant_key(), UniqueConstraint("org_id", "name"))
+    __table_args__ = (
+        tenant_key(),
+        unique_key(
+            "org_id",
+            "name",
+            name="suppliers_org_id_name_key",
+            field="supplier",
+            message="A supplier of this name exists",
+        ),
+    )
 
     id: int | None = id_field()
     org_id: int = org_field()
@@ -66,7 +83,13 @@ class User(SQLModel, table=True):
     __table_args__ = (
         tenant_key(),
         org_fk(["supplier_id"], "suppliers", name="users_supplier_id_fkey"),
-        UniqueConstraint("org_id", "username"),
+        unique_key(
+            "org_id",
+            "username",
+            name="users_org_id_username_key",
+            field="username",
+            message="This username is taken",
+        ),
         CheckConstraint(check_in("role", Role), name="users_role_known"),
         CheckConstraint(
             "(role = 'SUPPLIER') = (supplier_id IS NOT NULL)", name="users_supplier_iff_role"
@@ -99,7 +122,15 @@ class ApiToken(SQLModel, table=True):
     __table_args__ = (
         tenant_key(),
         org_fk(["created_by_user_id"], "users", name="api_tokens_created_by_user_id_fkey"),
-        UniqueConstraint("org_id", "prefix", name="api_tokens_org_prefix"),
+        # The prefix is random (48 bits), never typed by anyone: a clash is a fluke that a
+        # second attempt does not repeat.
+        unique_key(
+            "org_id",
+            "prefix",
+            name="api_tokens_org_prefix",
+            field=None,
+            message="Two tokens drew the same prefix; create the token again",
+        ),
         # Bearer tokens are found by prefix before the organisation is known (random prefixes;
         # the look-up checks the hash of each row it finds).
         Index("api_tokens_prefix", "prefix"),

@@ -39,6 +39,7 @@ from db.tables._base import (
     org_fk,
     tenant_key,
     time_field,
+    unique_key,
 )
 from domain.inventory.model import BackorderStatus, LedgerKind, ReservationStatus
 
@@ -66,7 +67,14 @@ class Zone(SQLModel, table=True):
     __table_args__ = (
         tenant_key(),
         org_fk(["warehouse_id"], "warehouses", name="zones_warehouse_id_fkey"),
-        UniqueConstraint("org_id", "warehouse_id", "code"),
+        unique_key(
+            "org_id",
+            "warehouse_id",
+            "code",
+            name="zones_org_id_warehouse_id_code_key",
+            field="code",
+            message="A zone with this code exists in this warehouse",
+        ),
         # Target of bins' (zone_id, warehouse_id) key: a bin's zone is in the bin's warehouse.
         UniqueConstraint("org_id", "id", "warehouse_id", name="zones_id_warehouse"),
     )
@@ -94,7 +102,14 @@ class Bin(SQLModel, table=True):
             ["id", "warehouse_id"],
             name="bins_zone_in_warehouse",
         ),
-        UniqueConstraint("org_id", "warehouse_id", "code"),
+        unique_key(
+            "org_id",
+            "warehouse_id",
+            "code",
+            name="bins_org_id_warehouse_id_code_key",
+            field="code",
+            message="A bin with this code exists in this warehouse",
+        ),
         UniqueConstraint("org_id", "id", "warehouse_id", name="bins_id_warehouse"),
         CheckConstraint("walk_seq >= 0", name="bins_walk_seq_non_negative"),
     )

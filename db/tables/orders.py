@@ -1,11 +1,12 @@
 """Buyers, orders (订单), their lines, remarks and status history."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Optional
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Date,
     Index,
     String,
     Text,
@@ -22,8 +23,15 @@ from db.tables._base import (
     org_fk,
     tenant_key,
     time_field,
+    unique_key,
 )
-from domain.orders.model import OrderStatus
+from domain.orders.model import (
+    MAX_LINE_QUANTITY,
+    MAX_ORDER_TOTAL_FEN,
+    MAX_SHIPPING_FEN,
+    MAX_UNIT_PRICE_FEN,
+    OrderStatus,
+)
 
 
 class Customer(SQLModel, table=True):
@@ -49,11 +57,28 @@ class Order(SQLModel, table=True):
         org_fk(["customer_id"], "customers", name="orders_customer_id_fkey"),
         org_fk(["created_by_user_id"], "users", name="orders_created_by_user_id_fkey"),
         org_fk(["supplier_id"], "suppliers", name="orders_supplier_id_fkey"),
-        UniqueConstraint("org_id", "shop_id", "external_id"),
+        unique_key(
+            "org_id",
+            "shop_id",
+            "external_id",
+            name="orders_org_id_shop_id_external_id_key",
+            field="externalId",
+            message="An order with this external id already exists in this shop",
+        ),
         CheckConstraint(check_in("status", OrderStatus), name="orders_status_known"),
         CheckConstraint(
             "goods_fen >= 0 AND discount_fen >= 0 AND shipping_fen >= 0 AND total_fen >= 0",
             name="orders_amounts_non_negative",
+        ),
+        # The domain's limits (domain/orders/model.py), held by the database too: an order
+        # written by any path (a channel import, a bulk load, a bug) stays summable.
+        CheckConstraint(
+            f"goods_fen <= {MAX_ORDER_TOTAL_FEN} AND total_fen <= {MAX_ORDER_TOTAL_FEN}"
+            f" AND shipping_fen <= {MAX_SHIPPING_FEN} AND discount_fen <= goods_fen",
+            name="orders_amounts_within_limits",
+        ),
+        CheckConstraint(
+            "total_fen = goods_fen - discount_fen + shipping_fen", name="orders_total_adds_up"
         ),
         # The board's sorts, ending with id: a keyset page is one range of the index.
         Index("orders_org_created", "org_id", "created_at", "id"),
@@ -106,6 +131,11 @@ class OrderLine(SQLModel, table=True):
         CheckConstraint("quantity > 0", name="order_lines_quantity_positive"),
         CheckConstraint(
             "unit_price_fen >= 0 AND discount_fen >= 0", name="order_lines_amounts_non_negative"
+        ),
+        CheckConstraint(
+            f"quantity <= {MAX_LINE_QUANTITY} AND unit_price_fen <= {MAX_UNIT_PRICE_FEN}"
+            " AND discount_fen <= quantity * unit_price_fen",
+            name="order_lines_within_limits",
         ),
     )
 
@@ -164,3 +194,25 @@ class OrderHistory(SQLModel, table=True):
     actor_token_id: int | None = fk_field(nullable=True, index=False)
     reason: str = Field(sa_type=Text, nullable=False, default="")
     created_at: datetime = created_field()
+
+
+class OrderNumberCounter(SQLModel, table=True):
+    """The last manual order number (手工单号) handed out per seller and day.
+
+    One row per seller and day, bumped with ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``
+    in the order's own transaction: the row lock orders concurrent manual orders of a seller, so
+    numbers never repeat, and a rolled-back order gives its number back."""
+
+    __tablename__ = "order_number_counters"
+    __table_args__ = (
+        tenant_key(),
+        UniqueConstraint("org_id", "day", name="order_number_counters_org_id_day_key"),
+        CheckConstraint("last_value > 0", name="order_number_counters_positive"),
+    )
+
+    id: int | None = id_field()
+    # The unique (org_id, day) serves the only look-up.
+    org_id: int = org_field(index=False)
+    #: The seller's calendar day the numbers belong to (China time, see domain/orders/model.py).
+    day: date = Field(sa_type=Date, nullable=False)
+    last_value: int = Field(sa_type=BigInteger, nullable=False)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Column, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, String
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
-from db.tables._base import check_in, created_field, id_field, org_field, tenant_key
+from db.tables._base import check_in, created_field, id_field, org_field, tenant_key, unique_key
 from domain.shops.model import Channel
 
 
@@ -16,7 +16,14 @@ class Shop(SQLModel, table=True):
     __tablename__ = "shops"
     __table_args__ = (
         tenant_key(),
-        UniqueConstraint("org_id", "channel", "name"),
+        unique_key(
+            "org_id",
+            "channel",
+            "name",
+            name="shops_org_id_channel_name_key",
+            field="name",
+            message="A shop of this name exists on this channel",
+        ),
         CheckConstraint(check_in("channel", Channel), name="shops_channel_known"),
     )
 
@@ -31,7 +38,16 @@ class Shop(SQLModel, table=True):
 
 class Warehouse(SQLModel, table=True):
     __tablename__ = "warehouses"
-    __table_args__ = (tenant_key(), UniqueConstraint("org_id", "code"))
+    __table_args__ = (
+        tenant_key(),
+        unique_key(
+            "org_id",
+            "code",
+            name="warehouses_org_id_code_key",
+            field="code",
+            message="This warehouse code is taken",
+        ),
+    )
 
     id: int | None = id_field()
     org_id: int = org_field()

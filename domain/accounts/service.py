@@ -17,6 +17,7 @@ from typing import Protocol
 import structlog
 
 from db.engine import Database
+from db.integrity import duplicate
 from db.tables import ApiToken, Organization, User
 from db.uow import UnitOfWork
 from domain import audit
@@ -25,7 +26,7 @@ from domain.accounts.errors import CannotDeactivateSelf, InvalidCredentials, Las
 from domain.accounts.grants import ACCESS_REVOKED, Grant, grant_holds
 from domain.accounts.model import Actor, Role, Scope, token_scopes
 from domain.accounts.permissions import check_grant, may_revoke, require
-from domain.errors import Duplicate, Forbidden, InvalidInput, NotFound, RateLimited
+from domain.errors import Forbidden, InvalidInput, NotFound, RateLimited
 from domain.paging import Page, PageResult
 
 log = structlog.get_logger(__name__)
@@ -127,7 +128,7 @@ async def create_organization(
     password_hash = await asyncio.to_thread(passwords.hash_password, owner_password)
     async with UnitOfWork(db, None) as uow:
         if await uow.accounts.org_by_slug(slug) is not None:
-            raise Duplicate(f"Organisation code '{slug}' is taken", field="slug")
+            raise duplicate("organizations_slug_key")
         org = await uow.accounts.add_org(slug, name)
         assert org.id is not None
         await uow.enter_org(org.id)
@@ -172,14 +173,11 @@ async def create_user(
     if role is Role.SUPPLIER:
         if not supplier_name:
             raise InvalidInput("A SUPPLIER user needs its supplier", field="supplier")
-        supplier = await uow.accounts.supplier_by_name(supplier_name)
-        if supplier is None:
-            supplier = await uow.accounts.add_supplier(supplier_name)
-        supplier_id = supplier.id
+        supplier_id = await _supplier_id(uow, supplier_name)
     elif supplier_name:
         raise InvalidInput("Only SUPPLIER users belong to a supplier", field="supplier")
     if await uow.accounts.user_by_username(actor.org_id, username) is not None:
-        raise Duplicate(f"Username '{username}' is taken", field="username")
+        raise duplicate("users_org_id_username_key")
     user = await uow.accounts.add_user(
         User(
             org_id=actor.org_id,
@@ -221,7 +219,7 @@ async def _supplier_id(uow: UnitOfWork, name: str) -> int:
     name = name.strip()
     if not name or len(name) > MAX_SUPPLIER_NAME:
         raise InvalidInput(f"Supplier: 1-{MAX_SUPPLIER_NAME} characters", field="supplier")
-    supplier = await uow.accounts.supplier_by_name(name) or await uow.accounts.add_supplier(name)
+    supplier = await uow.accounts.supplier_named(name)
     assert supplier.id is not None
     return supplier.id
 

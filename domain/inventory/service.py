@@ -27,6 +27,7 @@ from typing import Any
 import structlog
 
 from db.engine import Database
+from db.integrity import duplicate
 from db.repositories.inventory import (
     LedgerFilter,
     StockFilter,
@@ -456,7 +457,7 @@ async def create_warehouse(
     code = _check_name(code, "code", max_length=32).upper()
     name = _check_name(name, "name", max_length=200)
     if await uow.inventory.warehouse_by_code(code) is not None:
-        raise Duplicate(f"Warehouse code {code} is taken", field="code")
+        raise duplicate("warehouses_org_id_code_key")
     warehouse = Warehouse(
         org_id=actor.org_id,
         code=code,
@@ -518,7 +519,7 @@ async def create_zone(
     if await uow.inventory.warehouse(warehouse_id) is None:
         raise UnknownWarehouse("warehouseId")
     if await uow.inventory.zone_by_code(warehouse_id, code) is not None:
-        raise Duplicate(f"Zone {code} exists in this warehouse", field="code")
+        raise duplicate("zones_org_id_warehouse_id_code_key")
     zone = Zone(
         org_id=actor.org_id,
         warehouse_id=warehouse_id,
@@ -577,10 +578,7 @@ async def create_bins(
         if code in seen:
             raise Duplicate(f"Bin {code} is listed twice", field=f"bins.{i}.code")
         seen.add(code)
-    taken = await uow.inventory.bin_codes_taken(zone.warehouse_id, codes)
-    for i, code in enumerate(codes):
-        if code in taken:
-            raise Duplicate(f"Bin {code} exists in this warehouse", field=f"bins.{i}.code")
+    await _refuse_taken_bin_codes(uow, zone.warehouse_id, codes)
     rows = [
         Bin(
             org_id=actor.org_id,
@@ -591,9 +589,26 @@ async def create_bins(
         )
         for code, draft in zip(codes, bins, strict=True)
     ]
-    await uow.inventory.add_bins(rows)
+    try:
+        async with uow.savepoint():
+            await uow.inventory.add_bins(rows)
+    except Duplicate:
+        # A concurrent request added one of these codes after the check above (the database
+        # does not say which code under RLS): the check, run again now that the other
+        # request has committed, names the input row.
+        await _refuse_taken_bin_codes(uow, zone.warehouse_id, codes)
+        raise
     audit.record(uow, actor, "bin.create", "Zone", zone_id, codes=codes)
     return rows
+
+
+async def _refuse_taken_bin_codes(uow: UnitOfWork, warehouse_id: int, codes: list[str]) -> None:
+    taken = await uow.inventory.bin_codes_taken(warehouse_id, codes)
+    for i, code in enumerate(codes):
+        if code in taken:
+            error = duplicate("bins_org_id_warehouse_id_code_key")
+            error.field = f"bins.{i}.code"
+            raise error
 
 
 async def update_bin(
@@ -612,7 +627,7 @@ async def update_bin(
     if code is not None:
         code = model.check_bin_code(code)
         if code != row.code and await uow.inventory.bin_codes_taken(row.warehouse_id, [code]):
-            raise Duplicate(f"Bin {code} exists in this warehouse", field="code")
+            raise duplicate("bins_org_id_warehouse_id_code_key")
         row.code = code
     if walk_seq is not None:
         if walk_seq < 0:
@@ -631,10 +646,7 @@ async def set_shop_stock_policy(
     policy = policy.validated()
     if await uow.shops.shop(shop_id) is None:
         raise NotFound("Shop not found", field="shopId")
-    row = await uow.inventory.policy_row(shop_id)
-    if row is None:
-        row = ShopStockPolicyRow(org_id=actor.org_id, shop_id=shop_id)
-        uow.session.add(row)
+    row = await uow.inventory.lock_policy_row(shop_id)
     row.ratio_percent = policy.ratio_percent
     row.cap = policy.cap
     row.pool = policy.pool

@@ -1,6 +1,6 @@
-"""Orders (订单): statuses, the allowed transitions between them, and money arithmetic.
+"""Orders (订单): statuses, the allowed transitions between them, money arithmetic and limits.
 
-Pure Python: no database, no I/O.  Every money amount is integer fen (分).
+Pure Python: no database, no I/O.  Every money amount is integer fen (分) (see domain/money.py).
 """
 
 from __future__ import annotations
@@ -8,10 +8,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 
 from domain.errors import DomainError, ErrorCode, InvalidInput
+from domain.money import format_yuan
 
 
 class OrderStatus(StrEnum):
@@ -69,6 +70,25 @@ def can_cancel(status: OrderStatus) -> bool:
     return S.CANCELLED in ALLOWED_TRANSITIONS[status]
 
 
+# -- limits -------------------------------------------------------------------------------------
+# What one order may hold.  Far above any real order of a small or mid-size seller, and far below
+# what breaks arithmetic: the largest total is 10^10 fen, so even 10^8 such orders sum well inside
+# a BIGINT (9.2 * 10^18), and every amount stays an exact number in JavaScript (2^53).  They turn
+# a typo (an extra row of zeros, a quantity pasted into the price) into an INVALID_INPUT naming the
+# field, instead of an order that breaks the board for everyone.  Migration 0006 holds the stored
+# rows to the same numbers with CHECK constraints (db/tables/orders.py, db/tables/catalog.py).
+#: Units of one SKU on one line.
+MAX_LINE_QUANTITY = 99_999
+#: Price of one unit (also a SKU's list price): ¥100,000.00.
+MAX_UNIT_PRICE_FEN = 10_000_000
+#: Lines of one order (a line per SKU; 200 is a wholesale order).
+MAX_LINES_PER_ORDER = 200
+#: Shipping fee of one order: ¥100,000.00 (freight for bulky goods 大件 included).
+MAX_SHIPPING_FEN = 10_000_000
+#: Goods of one order, and its total (goods - discounts + shipping): ¥100,000,000.00 (1亿).
+MAX_ORDER_TOTAL_FEN = 10_000_000_000
+
+
 @dataclass(frozen=True)
 class LineDraft:
     """One order line as entered, before it is stored."""
@@ -95,6 +115,8 @@ def validate_lines(lines: Sequence[LineDraft]) -> None:
     """Reject what no order may contain; ``field`` points at the offending input."""
     if not lines:
         raise InvalidInput("An order needs at least one line", field="lines")
+    if len(lines) > MAX_LINES_PER_ORDER:
+        raise InvalidInput(f"An order has at most {MAX_LINES_PER_ORDER} lines", field="lines")
     for index, line in enumerate(lines):
         where = f"lines.{index}"
         if line.quantity <= 0:
@@ -103,11 +125,20 @@ def validate_lines(lines: Sequence[LineDraft]) -> None:
                 field=f"{where}.quantity",
                 code=ErrorCode.NEGATIVE_QUANTITY,
             )
+        if line.quantity > MAX_LINE_QUANTITY:
+            raise InvalidInput(
+                f"Quantity is at most {MAX_LINE_QUANTITY:,}", field=f"{where}.quantity"
+            )
         if line.unit_price_fen < 0:
             raise DomainError(
                 "Unit price cannot be negative",
                 field=f"{where}.unitPriceFen",
                 code=ErrorCode.NEGATIVE_AMOUNT,
+            )
+        if line.unit_price_fen > MAX_UNIT_PRICE_FEN:
+            raise InvalidInput(
+                f"Unit price is at most {format_yuan(MAX_UNIT_PRICE_FEN)}",
+                field=f"{where}.unitPriceFen",
             )
         if line.discount_fen < 0:
             raise DomainError(
@@ -122,14 +153,50 @@ def validate_lines(lines: Sequence[LineDraft]) -> None:
 
 
 def compute_totals(lines: Sequence[LineDraft], shipping_fen: int = 0) -> Totals:
+    """The order's amounts, within the limits above (else INVALID_INPUT naming the field)."""
     validate_lines(lines)
     if shipping_fen < 0:
         raise DomainError(
             "Shipping fee cannot be negative", field="shippingFen", code=ErrorCode.NEGATIVE_AMOUNT
         )
+    if shipping_fen > MAX_SHIPPING_FEN:
+        raise InvalidInput(
+            f"Shipping fee is at most {format_yuan(MAX_SHIPPING_FEN)}", field="shippingFen"
+        )
     goods = sum(line.quantity * line.unit_price_fen for line in lines)
+    if goods > MAX_ORDER_TOTAL_FEN:
+        raise InvalidInput(
+            f"The goods come to {format_yuan(goods)}; an order is at most "
+            f"{format_yuan(MAX_ORDER_TOTAL_FEN)}",
+            field="lines",
+        )
     discount = sum(line.discount_fen for line in lines)
-    return Totals(goods, discount, shipping_fen, goods - discount + shipping_fen)
+    total = goods - discount + shipping_fen
+    if total > MAX_ORDER_TOTAL_FEN:
+        # Goods are within the limit, so the shipping fee is what pushed the total over it.
+        raise InvalidInput(
+            f"The total comes to {format_yuan(total)}; an order is at most "
+            f"{format_yuan(MAX_ORDER_TOTAL_FEN)}",
+            field="shippingFen",
+        )
+    return Totals(goods, discount, shipping_fen, total)
+
+
+#: Sellers count their day in China time (UTC+8 all year, no daylight saving): an order entered at
+#: 07:30 on 2 December in Hangzhou belongs to 2 December, not to 1 December UTC.
+SELLER_TIMEZONE = timezone(timedelta(hours=8), "CST")
+
+
+def seller_day(at: datetime) -> date:
+    return at.astimezone(SELLER_TIMEZONE).date()
+
+
+def manual_order_number(day: date, n: int) -> str:
+    """手工单号 ``M20261201-000123``: the seller's ``n``-th manual order of ``day``.
+
+    Readable over the phone and sortable; six digits cover any real day, a longer ``n`` just
+    makes the number longer."""
+    return f"M{day:%Y%m%d}-{n:06d}"
 
 
 def phone_tail(phone: str | None) -> str | None:

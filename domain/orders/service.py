@@ -6,20 +6,22 @@ row and an outbox event, all in the caller's transaction.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from db.engine import Database
+from db.integrity import duplicate
 from db.tables import Customer, Order, OrderHistory, OrderLine, OrderRemark, Shop, Sku
 from db.uow import UnitOfWork
 from domain import audit
 from domain.accounts.model import Actor, Scope
 from domain.accounts.permissions import require
 from domain.catalog import service as catalog
-from domain.errors import DomainError, Duplicate, ErrorCode, InvalidInput, NotFound
+from domain.errors import DomainError, ErrorCode, InvalidInput, NotFound
 from domain.inventory import service as inventory
+from domain.inventory.retry import run_with_retries
 from domain.orders import scope
 from domain.orders.model import (
     ManualOrderDraft,
@@ -28,7 +30,9 @@ from domain.orders.model import (
     OrderStatus,
     check_transition,
     compute_totals,
+    manual_order_number,
     phone_tail,
+    seller_day,
 )
 from domain.paging import Page, PageResult
 from domain.scope import require_found
@@ -101,7 +105,7 @@ async def create_manual_order(uow: UnitOfWork, actor: Actor, draft: ManualOrderD
         if shop is None:
             raise NotFound("Shop not found", field="shopId")
     else:
-        shop = await uow.shops.manual_shop() or await uow.shops.add_shop("MANUAL", "手工单")
+        shop = await uow.shops.manual_shop() or await uow.shops.shop_named("MANUAL", "手工单")
     assert shop.id is not None
 
     skus = await uow.catalog.skus_by_ids([line.sku_id for line in draft.lines])
@@ -112,30 +116,23 @@ async def create_manual_order(uow: UnitOfWork, actor: Actor, draft: ManualOrderD
             )
 
     now = _now()
-    external_id = (draft.external_id or "").strip() or (
-        f"M{now:%Y%m%d%H%M%S}{secrets.randbelow(10_000):04d}"
-    )
+    external_id = (draft.external_id or "").strip()
     if len(external_id) > 64:
         raise InvalidInput("External id is at most 64 characters", field="externalId")
-    if await uow.orders.by_external_id(shop.id, external_id) is not None:
-        raise Duplicate(f"Order {external_id} already exists in this shop", field="externalId")
+    if external_id and await uow.orders.by_external_id(shop.id, external_id) is not None:
+        raise duplicate("orders_org_id_shop_id_external_id_key")
 
     customer_id: int | None = None
     if draft.buyer_nick and draft.buyer_nick.strip():
         nick = draft.buyer_nick.strip()
-        customer = await uow.orders.customer_by_nick(shop.channel, nick)
-        if customer is None:
-            customer = await uow.orders.add_customer(
-                Customer(
-                    org_id=actor.org_id,
-                    channel=shop.channel,
-                    nick=nick,
-                    name=receiver.name,
-                    phone=receiver.phone,
-                )
-            )
+        customer = await uow.orders.customer_by_nick(
+            shop.channel, nick
+        ) or await uow.orders.customer_for_nick(shop.channel, nick, receiver.name, receiver.phone)
         customer_id = customer.id
 
+    if not external_id:
+        # Last before the insert: the counter row stays locked until commit (see next_number).
+        external_id = await _next_manual_number(uow, shop.id, now)
     order = Order(
         org_id=actor.org_id,
         shop_id=shop.id,
@@ -198,6 +195,32 @@ async def create_manual_order(uow: UnitOfWork, actor: Actor, draft: ManualOrderD
         lines=len(lines),
     )
     return order
+
+
+async def place_manual_order(db: Database, actor: Actor, draft: ManualOrderDraft) -> Order:
+    """``create_manual_order`` in a transaction of its own, committed.
+
+    A burst of one seller's manual orders queues on its number counter; a transaction that
+    waits longer than the lock timeout (or meets a deadlock) is run again from the start with
+    backoff, and after the last attempt the caller gets the typed CONCURRENT_UPDATE."""
+    return await run_with_retries(
+        db,
+        actor.org_id,
+        lambda uow: create_manual_order(uow, actor, draft),
+        what="manual order",
+    )
+
+
+async def _next_manual_number(uow: UnitOfWork, shop_id: int, now: datetime) -> str:
+    """The seller's next free manual order number (M20261201-000123) from its database counter.
+
+    A number somebody typed in by hand as an external id is skipped rather than refused: the
+    caller asked for a generated number, and the counter moves past it for good."""
+    day = seller_day(now)
+    while True:
+        number = manual_order_number(day, await uow.orders.next_number(day))
+        if await uow.orders.by_external_id(shop_id, number) is None:
+            return number
 
 
 async def cancel_order(uow: UnitOfWork, actor: Actor, order_id: int, reason: str) -> Order:

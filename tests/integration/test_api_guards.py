@@ -13,9 +13,9 @@ from tests.support.factories import Seller, make_order, make_org
 from tests.support.sql import count_statements
 
 BOARD = """query($first: Int!) { orders(first: $first) { totalCount edges { node {
-  id externalId status totalFen receiver { name maskedPhone }
+  id externalId status total { amount fen } receiver { name maskedPhone }
   shop { name channel } buyer { nick }
-  lines { quantity unitPriceFen sku { code name product { name } } } } } } }"""
+  lines { quantity unitPrice { fen } sku { code name product { name } } } } } } }"""
 
 
 async def test_order_list_statement_count_is_constant(client: GraphQLClient, db: Database) -> None:

@@ -19,8 +19,8 @@ query($filter: OrderFilterInput, $first: Int, $after: String, $sort: OrderSort) 
   orders(filter: $filter, first: $first, after: $after, sort: $sort) {
     totalCount
     pageInfo { hasNextPage hasPreviousPage endCursor }
-    edges { cursor node { id externalId status totalFen receiver { name maskedPhone }
-      shop { name channel } buyer { nick } lines { quantity unitPriceFen sku { code } } } }
+    edges { cursor node { id externalId status total { fen } receiver { name maskedPhone }
+      shop { name channel } buyer { nick } lines { quantity unitPrice { fen } sku { code } } } }
   }
 }
 """
@@ -28,7 +28,8 @@ query($filter: OrderFilterInput, $first: Int, $after: String, $sort: OrderSort) 
 CREATE = """
 mutation($input: CreateOrderInput!) {
   createOrder(input: $input) {
-    order { id externalId status totalFen goodsFen lines { quantity sku { code } } }
+    order { id externalId status total { amount fen currency } goods { fen }
+      lines { quantity sku { code } } }
     errors { field message code }
   }
 }
@@ -94,7 +95,7 @@ async def test_list_filter_and_page(client: GraphQLClient, db: Database, seller:
     )
     assert future["orders"]["totalCount"] == 0
     by_total = await client.data(ORDERS, {"sort": "TOTAL_ASC"}, token=token)
-    totals = [e["node"]["totalFen"] for e in by_total["orders"]["edges"]]
+    totals = [int(e["node"]["total"]["fen"]) for e in by_total["orders"]["edges"]]
     assert totals == sorted(totals)
 
 
@@ -127,7 +128,8 @@ async def test_create_manual_order(client: GraphQLClient, db: Database, seller: 
     assert payload["errors"] == []
     order = payload["order"]
     assert order["status"] == "NEW"
-    assert order["goodsFen"] == 3980 and order["totalFen"] == 4780
+    assert order["goods"] == {"fen": "3980"}
+    assert order["total"] == {"amount": "47.80", "fen": "4780", "currency": "CNY"}
     assert order["externalId"].startswith("M")
     assert await count_rows(db, seller, OutboxEvent) == 1
     assert await count_rows(db, seller, AuditEntry) == 1
@@ -220,13 +222,13 @@ async def test_supplier_sees_only_its_orders_without_money(
         await uow.commit()
     token = client.token_for(seller, Role.SUPPLIER)
     body = await client.gql(
-        "{ orders { totalCount edges { node { externalId totalFen"
+        "{ orders { totalCount edges { node { externalId total { fen }"
         " receiver { phone maskedPhone } } } } }",
         token=token,
     )
     assert body["data"]["orders"]["totalCount"] == 1
     node = body["data"]["orders"]["edges"][0]["node"]
     assert node["externalId"] == own.external_id
-    assert node["totalFen"] is None and node["receiver"]["phone"] is None
+    assert node["total"] is None and node["receiver"]["phone"] is None
     assert node["receiver"]["maskedPhone"] == "138****8000"
     assert {e["extensions"]["code"] for e in body["errors"]} == {"FORBIDDEN"}

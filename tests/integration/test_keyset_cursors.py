@@ -323,8 +323,8 @@ async def test_a_page_costs_the_same_statements_whatever_its_size(lists: Lists, 
 
 
 BOARD = """query($first: Int, $after: String) { orders(first: $first, after: $after) {
-  totalCount edges { node { id externalId status totalFen receiver { name maskedPhone }
-  shop { name channel } lines { quantity unitPriceFen sku { code name product { name } } } } }
+  totalCount edges { node { id externalId status total { fen } receiver { name maskedPhone }
+  shop { name channel } lines { quantity unitPrice { fen } sku { code name product { name } } } } }
   pageInfo { endCursor } } }"""
 
 

@@ -20,6 +20,9 @@ from domain.demo.seed import load_demo
 from domain.inventory.reconcile import reconcile_all
 from tests.support.databases import DatabaseFactory
 
+#: Tables of migrations after 0004: gone at 0003, back (empty) at head.
+LATER_TABLES = ("notifications", "order_number_counters")
+
 
 async def _fingerprint(engine: AsyncEngine) -> dict[str, tuple[int, str]]:
     """Row count and a hash of every row's text, per table (as the owner: past RLS).
@@ -87,13 +90,15 @@ async def test_rekeying_keeps_every_row_of_the_demo(
         await _downgrade(admin, "0003")
         assert await current_revision(admin) == "0003"
         assert await _primary_key(admin, "orders") == ["id"]
-        loaded.pop("notifications", None)  # a table of migration 0005
+        for table in LATER_TABLES:
+            loaded.pop(table, None)
         assert await _fingerprint(admin) == loaded
 
         await upgrade(admin)
         assert await _primary_key(admin, "orders") == ["org_id", "id"]
         again = await _fingerprint(admin)
-        assert again.pop("notifications") == (0, "d41d8cd98f00b204e9800998ecf8427e")
+        for table in LATER_TABLES:
+            assert again.pop(table) == (0, "d41d8cd98f00b204e9800998ecf8427e")
         assert again == loaded
         reports = await reconcile_all(app)
         assert reports and all(report.ok for report in reports)

@@ -12,8 +12,9 @@ from domain.accounts.model import Role
 from tests.support.api import GraphQLClient
 from tests.support.factories import Seller, make_order, make_supplier_user
 
-PORTAL = """{ orders { totalCount nodes { externalId totalFen shop { name }
-  lines { quantity unitPriceFen sku { code priceFen product { code skus { code } } } } } } }"""
+PORTAL = """{ orders { totalCount nodes { externalId total { fen } shop { name }
+  lines { quantity unitPrice { fen } sku { code price { amount }
+    product { code skus { code } } } } } } }"""
 SORTED = "query($sort: OrderSort!) { orders(sort: $sort) { totalCount } }"
 SEARCH = "query($q: String!) { orders(filter: {search: $q}) { nodes { externalId } } }"
 
@@ -51,10 +52,10 @@ async def test_a_supplier_works_its_own_orders_and_sees_no_more(
     # Its SKU and that SKU's product, whose other SKUs are not its business; no money anywhere.
     assert line["sku"] == {
         "code": "SKU-1",
-        "priceFen": None,
+        "price": None,
         "product": {"code": "P1", "skus": [{"code": "SKU-1"}]},
     }
-    assert order["totalFen"] is None and line["unitPriceFen"] is None
+    assert order["total"] is None and line["unitPrice"] is None
     assert {code for code, _ in codes(body)} == {"FORBIDDEN"}
     listed = await client.data(
         "{ products { nodes { code } } shops { nodes { name } } }",

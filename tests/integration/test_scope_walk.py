@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from graphql import get_named_type, is_leaf_type
+from graphql import GraphQLObjectType, get_named_type, is_leaf_type
 
 from db.engine import Database
 from db.settings import Settings
@@ -84,12 +84,24 @@ TYPE_READ: dict[str, frozenset[Scope] | None] = {
     "OrderStatusChange": PART,
     "OrderRemark": PART,
     "StockTotals": PART,
+    "Money": PART,
 }
 #: What a supplier reaches through its own orders (nothing else, whatever its permissions).
 SUPPLIER_TYPES = frozenset({"Order", "OrderLine", "Shop", "Sku", "Product"})
 #: Fields that only some callers may see, by the permission they need.
 GUARDED_FIELDS: dict[str, Scope] = {"phone": Scope.BUYERS_READ}
-MONEY_SUFFIX = "Fen"  # every money amount is integer fen (分) and says so in its name
+#: Every money amount is a ``Money`` (or, bare, a ``Fen``): a field of either type is money.
+MONEY_TYPES = frozenset({"Money", "Fen"})
+
+
+def is_money(owner: str, field: str) -> bool:
+    """Whether ``owner.field`` answers an amount of money (a Money's own parts are read with
+    it: they are guarded by the field that holds the Money)."""
+    owner_type = schema().type_map.get(owner)
+    if owner in MONEY_TYPES or not isinstance(owner_type, GraphQLObjectType):
+        return False
+    found = owner_type.fields.get(field)
+    return found is not None and get_named_type(found.type).name in MONEY_TYPES
 
 
 @dataclass
@@ -204,7 +216,7 @@ def check_object(
     elif needed is not PART and not may_list(caller, name):
         problems.append(f"{at}: a {name} leaked to {caller.name}")
     for key, value in fields.items():
-        guard = Scope.MONEY_READ if key.endswith(MONEY_SUFFIX) else GUARDED_FIELDS.get(key)
+        guard = Scope.MONEY_READ if is_money(name, key) else GUARDED_FIELDS.get(key)
         if guard is not None:
             if caller.may(guard) and value is None:
                 problems.append(f"{at}.{key}: null although {caller.name} has {guard.value}")

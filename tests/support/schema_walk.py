@@ -151,6 +151,21 @@ def arguments(
     return "(" + ", ".join(f"{k}: {literal(v)}" for k, v in values.items()) + ")"
 
 
+def is_value_object(t: GraphQLNamedType) -> bool:
+    """An object without an identity whose fields are all leaves (``Money``, ``Receiver``):
+    part of the object holding it, so selected with it at any depth (a money amount or a phone
+    number must be walked wherever its holder is)."""
+    return (
+        isinstance(t, GraphQLObjectType)
+        and "id" not in t.fields
+        and not is_connection(t)
+        and all(
+            is_leaf_type(get_named_type(f.type)) and not any(map(required, f.args.values()))
+            for f in t.fields.values()
+        )
+    )
+
+
 def selection(t: GraphQLNamedType, depth: int, fill: Filler) -> str:
     """Every leaf field of ``t`` and, ``depth`` levels down, of the objects it holds."""
     if isinstance(t, GraphQLObjectType) and is_connection(t):
@@ -173,8 +188,8 @@ def selection(t: GraphQLNamedType, depth: int, fill: Filler) -> str:
         named = get_named_type(field.type)
         if is_leaf_type(named):
             parts.append(name + arguments(t.name, name, field, fill))
-        elif depth > 0:
-            inner = selection(named, depth - 1, fill)
+        elif depth > 0 or is_value_object(named):
+            inner = selection(named, max(depth - 1, 0), fill)
             parts.append(f"{name}{arguments(t.name, name, field, fill)} {{ {inner} }}")
     return " ".join(parts)
 
