@@ -19,18 +19,25 @@ from typing import Any
 from db.repositories import locks
 from domain.inventory.model import DemandLine, LedgerNote, OrderDemand, StockSlot, StockState
 
-_PENDING_SQL = """
-SELECT o.id
+# Stock rows with something available, in active warehouses: a waiting order is worth another
+# try only for one of these SKUs.  Materialised first, so that the visibility checks below run
+# for waiting lines whose SKU has stock at all (on an exhausted hot SKU, none), not for every
+# waiting line of the seller at every batch.
+_PENDING_FROM = """
+WITH avail AS MATERIALIZED (
+    SELECT s.sku_id, s.changed_by
+    FROM stock s
+    JOIN warehouses w ON w.org_id = s.org_id AND w.id = s.warehouse_id
+    WHERE s.org_id = $1 AND w.is_active AND s.on_hand - s.reserved - s.safety > 0
+)
+SELECT {what}
 FROM orders o
 WHERE o.org_id = $1
-  AND (o.status = 'NEW'
-       OR (o.status = 'BACKORDERED' AND EXISTS (
+  AND ({new_orders}(o.status = 'BACKORDERED' AND EXISTS (
              SELECT 1
              FROM backorders b
-             JOIN stock s ON s.org_id = b.org_id AND s.sku_id = b.sku_id
-             JOIN warehouses w ON w.org_id = s.org_id AND w.id = s.warehouse_id
+             JOIN avail s ON s.sku_id = b.sku_id
              WHERE b.org_id = o.org_id AND b.order_id = o.id AND b.status = 'WAITING'
-               AND w.is_active AND s.on_hand - s.reserved - s.safety > 0
                AND (b.tried_in IS NULL
                     OR (s.changed_by IS DISTINCT FROM b.tried_by
                         AND NOT pg_visible_in_snapshot(s.changed_by, b.tried_in))
@@ -39,16 +46,20 @@ WHERE o.org_id = $1
                         WHERE r.org_id = b.org_id AND r.sku_id = b.sku_id
                           AND r.resolved_by >= pg_snapshot_xmin(b.tried_in)
                           AND r.resolved_by IS DISTINCT FROM b.tried_by
-                          AND NOT pg_visible_in_snapshot(r.resolved_by, b.tried_in))))))
-ORDER BY coalesce(o.paid_at, o.created_at), o.id
-LIMIT $2
-FOR UPDATE OF o SKIP LOCKED
+                          AND NOT pg_visible_in_snapshot(r.resolved_by, b.tried_in)))))){tail}
 """
 
+_PENDING_SQL = _PENDING_FROM.format(
+    what="o.id",
+    new_orders="o.status = 'NEW' OR ",
+    tail="""
+ORDER BY coalesce(o.paid_at, o.created_at), o.id
+LIMIT $2
+FOR UPDATE OF o SKIP LOCKED""",
+)
+
 _HAS_RETRYABLE_SQL = (
-    "SELECT EXISTS ("
-    + _PENDING_SQL.replace("SELECT o.id", "SELECT 1", 1).split("ORDER BY")[0]
-    + " AND o.status = 'BACKORDERED')"
+    "SELECT EXISTS (" + _PENDING_FROM.format(what="1", new_orders="", tail="").strip() + ")"
 )
 
 _COUNT_PENDING_SQL = """
@@ -81,14 +92,36 @@ LEFT JOIN shop_stock_policies p ON p.org_id = o.org_id AND p.shop_id = o.shop_id
 WHERE o.org_id = $1 AND o.id = ANY(CAST($2 AS bigint[]))
 """
 
+# Per SKU, the earliest waiting order outside the batch: walked in the waiting-backorder index's
+# order (paid time, then id) and stopped at the first one, so a long queue of waiting orders on a
+# hot SKU costs one index step, not a sort of the whole queue at every batch.  Unpaid orders
+# queue by creation time and are looked up apart (rare: manual orders entered before payment).
 _BLOCKERS_SQL = """
-SELECT DISTINCT ON (b.sku_id) b.sku_id, coalesce(o.paid_at, o.created_at) AS queued_at, o.id
-FROM backorders b
-JOIN orders o ON o.org_id = b.org_id AND o.id = b.order_id
-WHERE b.org_id = $1 AND b.status = 'WAITING' AND o.status = 'BACKORDERED'
-  AND b.sku_id = ANY(CAST($2 AS bigint[]))
-  AND b.order_id <> ALL(CAST($3 AS bigint[]))
-ORDER BY b.sku_id, coalesce(o.paid_at, o.created_at), o.id
+SELECT k.sku_id, first.queued_at, first.id
+FROM unnest(CAST($2 AS bigint[])) AS k(sku_id)
+CROSS JOIN LATERAL (
+    SELECT c.queued_at, c.id FROM (
+        (SELECT o.paid_at AS queued_at, o.id
+         FROM backorders b
+         JOIN orders o ON o.org_id = b.org_id AND o.id = b.order_id
+         WHERE b.org_id = $1 AND b.status = 'WAITING' AND b.sku_id = k.sku_id
+           AND b.paid_at IS NOT NULL AND o.status = 'BACKORDERED'
+           AND b.order_id <> ALL(CAST($3 AS bigint[]))
+         ORDER BY b.paid_at, b.id
+         LIMIT 1)
+        UNION ALL
+        (SELECT o.created_at AS queued_at, o.id
+         FROM backorders b
+         JOIN orders o ON o.org_id = b.org_id AND o.id = b.order_id
+         WHERE b.org_id = $1 AND b.status = 'WAITING' AND b.sku_id = k.sku_id
+           AND b.paid_at IS NULL AND o.status = 'BACKORDERED'
+           AND b.order_id <> ALL(CAST($3 AS bigint[]))
+         ORDER BY o.created_at, o.id
+         LIMIT 1)
+    ) AS c
+    ORDER BY c.queued_at, c.id
+    LIMIT 1
+) AS first
 """
 
 # $1 org; $2-$3 stock (id, reserved); $4-$12 allocations (order, line, stock, sku, warehouse,
