@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import structlog
@@ -33,6 +34,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
     db = Database.connect(ctx["database_url"], settings)
     ctx["db"] = db
+    # The reservation sweep's alert counts waiting time from here at the earliest.
+    ctx["started_at"] = datetime.now(UTC)
     queue = JobQueue.on(ctx["redis"], settings)
     ctx["queue"] = queue
     if ctx.get("run_relay", True):

@@ -382,10 +382,20 @@ class PendingReservations:
     count: int
     oldest: datetime | None
 
-    def overdue(self, threshold: timedelta, now: datetime | None = None) -> bool:
+    def overdue(
+        self,
+        threshold: timedelta,
+        now: datetime | None = None,
+        *,
+        since: datetime | None = None,
+    ) -> bool:
+        """Whether an order has waited longer than ``threshold``; counted from ``since`` when
+        that is later (a worker that just started has not had its chance yet: orders left from
+        before it, or a bulk import of old orders, are not its failure)."""
         if self.oldest is None:
             return False
-        return (now or datetime.now(UTC)) - self.oldest > threshold
+        start = max(self.oldest, since) if since is not None else self.oldest
+        return (now or datetime.now(UTC)) - start > threshold
 
 
 async def has_retryable_backorders(db: Database, org_id: int) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest_asyncio
@@ -134,3 +135,22 @@ async def test_one_loop_runs_per_seller_and_a_lost_loops_lease_ends_with_its_con
 
         await until(next_loop_runs, "the lease to end with its connection")
     assert await order_status(db, seller.org_id, order.id) == "RESERVED"
+
+
+async def test_a_worker_that_just_started_does_not_alert_on_old_orders(
+    ctx: dict[str, Any], db: Database
+) -> None:
+    """Orders left NEW from before the worker (a restart, a bulk import of old orders) are its
+    work, not its failure: the alert counts from the worker's start at the earliest."""
+    seller = await make_org(db)
+    order = await make_order_with(db, seller, [(seller.skus[0].id or 0, 1)])
+    async with org_connection(db, seller.org_id, commit=True) as conn:
+        await conn.execute(
+            text("UPDATE orders SET created_at = now() - interval '1 hour' WHERE id = :id"),
+            {"id": order.id},
+        )
+    fresh = {**ctx, "started_at": datetime.now(UTC)}
+    result = await jobs.reservation_sweep(fresh)
+    assert result["loopsStarted"] >= 1
+    async with UnitOfWork(db, seller.org_id) as uow:
+        assert await uow.notifications.count(unread_only=True) == 0

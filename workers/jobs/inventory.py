@@ -74,7 +74,7 @@ async def reservation_sweep(ctx: dict[str, Any]) -> dict[str, int]:
         has_work = pending.count or await reservation.has_retryable_backorders(db, org_id)
         if has_work and await start_reservation_loop(ctx["queue"], org_id) is not None:
             started += 1
-        if pending.overdue(threshold):
+        if pending.overdue(threshold, since=ctx.get("started_at")):
             overdue += 1
             await notifications.raise_reservation_overdue(db, org_id, pending, threshold)
     return {"organisations": len(org_ids), "loopsStarted": started, "overdue": overdue}
