@@ -44,16 +44,16 @@ class InventoryLoaders:
 
     @cached_property
     def zone(self) -> DataLoader[int, Zone | None]:
-        return self._batch(lambda uow, ids: _optional(uow.inventory.zones_by_ids(ids)), _none)
+        return self._batch(lambda uow, ids: _optional(uow.layout.zones_by_ids(ids)), _none)
 
     @cached_property
     def bin(self) -> DataLoader[int, Bin | None]:
-        return self._batch(lambda uow, ids: _optional(uow.inventory.bins_by_ids(ids)), _none)
+        return self._batch(lambda uow, ids: _optional(uow.layout.bins_by_ids(ids)), _none)
 
     @cached_property
     def sku_available(self) -> DataLoader[int, int]:
         """Available stock of a SKU summed over active warehouses (what channels share)."""
-        return self._batch(lambda uow, ids: uow.inventory.available_by_sku(ids), int)
+        return self._batch(lambda uow, ids: uow.stock_queries.available_by_sku(ids), int)
 
     @cached_property
     def shop_policies(self) -> DataLoader[int, dict[int, ShopStockPolicy]]:
@@ -62,7 +62,7 @@ class InventoryLoaders:
         async def fetch(
             uow: UnitOfWork, keys: Sequence[int]
         ) -> dict[int, dict[int, ShopStockPolicy]]:
-            policies = await uow.inventory.shop_policies()
+            policies = await uow.shop_policies.policies()
             return dict.fromkeys(keys, policies)
 
         return self._batch(fetch, dict)
@@ -71,7 +71,7 @@ class InventoryLoaders:
     def order_reservations(self) -> DataLoader[int, list[Reservation]]:
         async def fetch(uow: UnitOfWork, ids: Sequence[int]) -> dict[int, list[Reservation]]:
             grouped: dict[int, list[Reservation]] = defaultdict(list)
-            for row in await uow.inventory.reservations_of(ids):
+            for row in await uow.stock_queries.reservations_of(ids):
                 grouped[row.order_id].append(row)
             return grouped
 

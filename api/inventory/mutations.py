@@ -46,7 +46,7 @@ from api.inventory.types import (
 )
 from api.permissions import IsAuthenticated
 from db.uow import UnitOfWork
-from domain.inventory import service
+from domain.inventory import layout, shop_policies, stock_moves
 from domain.inventory.model import StockState
 from domain.inventory.retry import run_with_retries
 
@@ -77,7 +77,7 @@ class InventoryMutations:
             states = await _transaction(
                 ctx,
                 "receiveStock",
-                lambda uow: service.receive_stock(
+                lambda uow: stock_moves.receive_stock(
                     uow,
                     actor,
                     warehouse_id=warehouse_id,
@@ -102,7 +102,7 @@ class InventoryMutations:
             states = await _transaction(
                 ctx,
                 "adjustStock",
-                lambda uow: service.adjust_stock(
+                lambda uow: stock_moves.adjust_stock(
                     uow, actor, items=lines, reason=input.reason, reference=input.reference
                 ),
             )
@@ -122,7 +122,7 @@ class InventoryMutations:
             states = await _transaction(
                 ctx,
                 "transferStock",
-                lambda uow: service.transfer_stock(
+                lambda uow: stock_moves.transfer_stock(
                     uow, actor, items=lines, reason=input.reason, reference=input.reference
                 ),
             )
@@ -142,7 +142,7 @@ class InventoryMutations:
             states = await _transaction(
                 ctx,
                 "setSafetyStock",
-                lambda uow: service.set_safety_stock(uow, actor, items=lines),
+                lambda uow: stock_moves.set_safety_stock(uow, actor, items=lines),
             )
             return _levels(states)
 
@@ -165,7 +165,7 @@ class InventoryMutations:
             state = await _transaction(
                 ctx,
                 "restockReturn",
-                lambda uow: service.restock_return(
+                lambda uow: stock_moves.restock_return(
                     uow,
                     actor,
                     order_id=order_id,
@@ -188,7 +188,7 @@ class InventoryMutations:
 
         async def action() -> WarehousePayload:
             async with ctx.uow() as uow:
-                row = await service.create_warehouse(
+                row = await layout.create_warehouse(
                     uow,
                     ctx.require_actor(),
                     code=input.code,
@@ -211,7 +211,7 @@ class InventoryMutations:
         async def action() -> WarehousePayload:
             pk = decode_id(input.id, "Warehouse")
             async with ctx.uow() as uow:
-                row = await service.update_warehouse(
+                row = await layout.update_warehouse(
                     uow,
                     ctx.require_actor(),
                     pk,
@@ -233,7 +233,7 @@ class InventoryMutations:
         async def action() -> ZonePayload:
             warehouse_id = decode_id(input.warehouse_id, "Warehouse", field="warehouseId")
             async with ctx.uow() as uow:
-                row = await service.create_zone(
+                row = await layout.create_zone(
                     uow,
                     ctx.require_actor(),
                     warehouse_id=warehouse_id,
@@ -253,7 +253,7 @@ class InventoryMutations:
         async def action() -> ZonePayload:
             pk = decode_id(input.id, "Zone")
             async with ctx.uow() as uow:
-                row = await service.update_zone(
+                row = await layout.update_zone(
                     uow, ctx.require_actor(), pk, name=input.name, walk_order=input.walk_order
                 )
                 await uow.commit()
@@ -268,7 +268,7 @@ class InventoryMutations:
         async def action() -> BinsPayload:
             zone_id = decode_id(input.zone_id, "Zone", field="zoneId")
             async with ctx.uow() as uow:
-                rows = await service.create_bins(
+                rows = await layout.create_bins(
                     uow, ctx.require_actor(), zone_id=zone_id, bins=input.drafts()
                 )
                 await uow.commit()
@@ -283,7 +283,7 @@ class InventoryMutations:
         async def action() -> BinPayload:
             pk = decode_id(input.id, "Bin")
             async with ctx.uow() as uow:
-                row = await service.update_bin(
+                row = await layout.update_bin(
                     uow, ctx.require_actor(), pk, code=input.code, walk_seq=input.walk_seq
                 )
                 await uow.commit()
@@ -300,7 +300,7 @@ class InventoryMutations:
         async def action() -> ShopStockPolicyPayload:
             shop_id = decode_id(input.shop_id, "Shop", field="shopId")
             async with ctx.uow() as uow:
-                row = await service.set_shop_stock_policy(
+                row = await shop_policies.set_shop_stock_policy(
                     uow, ctx.require_actor(), shop_id, input.policy()
                 )
                 await uow.commit()

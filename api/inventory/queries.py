@@ -25,10 +25,9 @@ from api.inventory.types import (
 from api.node import register_node
 from api.pagination import Connection, PageRequest, list_connection
 from api.permissions import StockRead
-from db.repositories.inventory import LedgerFilter, StockFilter
 from domain.errors import DomainError
-from domain.inventory import service
-from domain.inventory.model import BackorderStatus
+from domain.inventory import layout, queries, shop_policies
+from domain.inventory.model import BackorderStatus, LedgerFilter, StockFilter
 
 
 @strawberry.type
@@ -54,12 +53,12 @@ class InventoryQueries:
         page = await list_connection(
             ctx,
             PageRequest(first, after, last, before),
-            lambda uow, actor: service.count_stock_levels(uow, actor, flt),
-            lambda uow, actor, offset, limit: service.stock_levels(uow, actor, flt, offset, limit),
+            lambda uow, actor: queries.count_stock_levels(uow, actor, flt),
+            lambda uow, actor, offset, limit: queries.stock_levels(uow, actor, flt, offset, limit),
             StockLevel.from_row,
         )
         async with ctx.uow() as uow:
-            totals = await service.stock_totals(uow, ctx.require_actor(), flt)
+            totals = await queries.stock_totals(uow, ctx.require_actor(), flt)
         return StockLevelConnection(
             edges=page.edges,
             page_info=page.page_info,
@@ -87,8 +86,8 @@ class InventoryQueries:
         return await list_connection(
             info.context,
             PageRequest(first, after, last, before),
-            lambda uow, actor: service.count_ledger_entries(uow, actor, flt),
-            lambda uow, actor, offset, limit: service.ledger_entries(
+            lambda uow, actor: queries.count_ledger_entries(uow, actor, flt),
+            lambda uow, actor, offset, limit: queries.ledger_entries(
                 uow, actor, flt, offset, limit
             ),
             StockLedgerEntry.from_row,
@@ -112,8 +111,8 @@ class InventoryQueries:
         return await list_connection(
             info.context,
             PageRequest(first, after, last, before),
-            lambda uow, actor: service.count_backorders(uow, actor, status, skus),
-            lambda uow, actor, offset, limit: service.backorders(
+            lambda uow, actor: queries.count_backorders(uow, actor, status, skus),
+            lambda uow, actor, offset, limit: queries.backorders(
                 uow, actor, status, skus, offset, limit
             ),
             Backorder.from_row,
@@ -125,7 +124,7 @@ class InventoryQueries:
         pk = decode_id_or_raise(warehouse_id, "Warehouse", field="warehouseId")
         try:
             async with ctx.uow() as uow:
-                rows = await service.zones_of(uow, ctx.require_actor(), pk)
+                rows = await layout.zones_of(uow, ctx.require_actor(), pk)
         except DomainError as exc:
             raise from_domain(exc) from exc
         return [Zone.from_row(row) for row in rows]
@@ -152,8 +151,8 @@ class InventoryQueries:
         return await list_connection(
             info.context,
             PageRequest(first, after, last, before),
-            lambda uow, actor: service.count_bins(uow, actor, zone_id=zone, warehouse_id=warehouse),
-            lambda uow, actor, offset, limit: service.find_bins(
+            lambda uow, actor: layout.count_bins(uow, actor, zone_id=zone, warehouse_id=warehouse),
+            lambda uow, actor, offset, limit: layout.find_bins(
                 uow, actor, zone_id=zone, warehouse_id=warehouse, offset=offset, limit=limit
             ),
             Bin.from_row,
@@ -170,7 +169,7 @@ class InventoryQueries:
         pk = decode_id_or_raise(order_id, "Order", field="orderId")
         try:
             async with ctx.uow() as uow:
-                rows = await service.reservations_for_orders(uow, ctx.require_actor(), [pk])
+                rows = await queries.reservations_for_orders(uow, ctx.require_actor(), [pk])
         except DomainError as exc:
             raise from_domain(exc) from exc
         return [Reservation.from_row(row) for row in rows]
@@ -180,7 +179,7 @@ class InventoryQueries:
         ctx = info.context
         try:
             async with ctx.uow() as uow:
-                rows = await service.shop_stock_policies(uow, ctx.require_actor())
+                rows = await shop_policies.shop_stock_policies(uow, ctx.require_actor())
         except DomainError as exc:
             raise from_domain(exc) from exc
         return [ShopStockPolicy.from_row(row) for row in rows]
@@ -200,7 +199,7 @@ async def _stock_level(ctx: Context, pk: int) -> StockLevel | None:
     actor = ctx.require_actor()
     try:
         async with ctx.uow() as uow:
-            rows = await service.stock_levels_by_ids(uow, actor, [pk])
+            rows = await queries.stock_levels_by_ids(uow, actor, [pk])
     except DomainError as exc:
         raise from_domain(exc) from exc
     return StockLevel.from_row(rows[0]) if rows else None

@@ -17,7 +17,6 @@ from api.ids import decode_id_or_raise, to_global_id
 from api.inventory.loaders import inventory_loaders
 from api.pagination import Connection
 from db import tables
-from db.repositories.inventory import StockTotals as StockTotalsRow
 from domain.inventory.model import (
     BackorderStatus,
     LedgerKind,
@@ -25,6 +24,7 @@ from domain.inventory.model import (
     StockState,
     channel_available,
 )
+from domain.inventory.model import StockTotals as StockTotalsRow
 
 StockLedgerKindEnum = strawberry.enum(LedgerKind, name="StockLedgerKind")
 ReservationStatusEnum = strawberry.enum(ReservationStatus, name="ReservationStatus")

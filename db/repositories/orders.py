@@ -79,10 +79,12 @@ class OrderRepository(Repository):
     async def by_ids(self, ids: Sequence[int]) -> dict[int, Order]:
         return await self._by_ids(Order, ids)
 
-    async def get(self, order_id: int, *, for_update: bool = False) -> Order | None:
+    async def get(self, order_id: int, *, refresh: bool = False) -> Order | None:
+        """The order; ``refresh`` reloads it even if this session holds it already (after its
+        row was locked: the values as locked, not as first read)."""
         stmt = select(Order).where(col(Order.id) == order_id, col(Order.org_id) == self.org_id)
-        if for_update:
-            stmt = stmt.with_for_update()
+        if refresh:
+            stmt = stmt.execution_options(populate_existing=True)
         return await self.session.scalar(stmt)
 
     async def by_external_id(self, shop_id: int, external_id: str) -> Order | None:

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from db.repositories import locks
 from db.tables import Customer, Order, OrderHistory, OrderLine, OrderRemark, Shop, Sku
 from db.uow import UnitOfWork
 from domain import audit
 from domain.accounts.model import Actor, Role, Scope
 from domain.errors import DomainError, Duplicate, ErrorCode, Forbidden, InvalidInput, NotFound
-from domain.inventory import service as inventory
+from domain.inventory import stock_moves
 from domain.orders.model import (
     ORDER_EDIT_ROLES,
     REMARK_ROLES,
@@ -56,7 +57,11 @@ def order_event(order: Order, **extra: Any) -> dict[str, Any]:
 
 
 async def get_order(uow: UnitOfWork, actor: Actor, order_id: int, *, lock: bool = False) -> Order:
-    order = await uow.orders.get(order_id, for_update=lock)
+    """The order if the actor may see it; ``lock`` locks its row first (``locks``), until the
+    transaction ends, and returns it as locked."""
+    if lock:
+        await locks.lock_orders(await uow.driver(), actor.org_id, [order_id])
+    order = await uow.orders.get(order_id, refresh=lock)
     if order is None or not may_see_order(actor, order.supplier_id):
         raise NotFound("Order not found", field="id")
     return order
@@ -210,7 +215,7 @@ async def cancel_order(uow: UnitOfWork, actor: Actor, order_id: int, reason: str
     order = await get_order(uow, actor, order_id, lock=True)
     check_transition(OrderStatus(order.status), OrderStatus.CANCELLED)
     # Same transaction: the stock comes back exactly when the order is cancelled, or not at all.
-    await inventory.release_order(uow, actor, order_id, f"cancelled: {reason}")
+    await stock_moves.release_order(uow, actor, order_id, f"cancelled: {reason}")
     await change_status(uow, actor, order, OrderStatus.CANCELLED, reason)
     audit.record(uow, actor, "order.cancel", "Order", order.id, reason=reason)
     return order

@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from db.engine import Database
-from db.repositories.inventory import StockFilter
 from db.settings import Settings
 from db.tables import (
     Backorder,
@@ -45,8 +44,8 @@ from domain.demo import geo
 from domain.demo.profiles import DEMO, DEMO2
 from domain.demo.seed import DEMO_ACTOR_LABEL, DemoSummary, load_demo
 from domain.demo.stock import HOLDING, SHIPPED
-from domain.inventory import service
-from domain.inventory.model import BackorderStatus, LedgerKind, ReservationStatus
+from domain.inventory import reservation, stock_moves
+from domain.inventory.model import BackorderStatus, LedgerKind, ReservationStatus, StockFilter
 from domain.inventory.reconcile import reconcile
 from domain.orders.model import LineDraft, OrderStatus, check_transition, compute_totals
 from tests.support.databases import DatabaseFactory
@@ -302,16 +301,16 @@ async def test_stock_pages_show_shortages_and_the_sweep_finds_nothing_to_fill(
     database, summary = demo
     for org in summary.organizations:
         async with UnitOfWork(database, org.org_id) as uow:
-            below = await uow.inventory.count_stock(StockFilter(below_safety=True))
-            zero = await uow.inventory.count_stock(StockFilter(zero_available=True))
-            everything = await uow.inventory.count_stock(StockFilter())
-            # Waiting orders wait for stock that is really not there (else the backorder sweep
-            # would reserve them as soon as the demo's worker starts).
-            assert await uow.inventory.skus_with_waiting_and_stock() == []
+            below = await uow.stock_queries.count_stock(StockFilter(below_safety=True))
+            zero = await uow.stock_queries.count_stock(StockFilter(zero_available=True))
+            everything = await uow.stock_queries.count_stock(StockFilter())
             policies = {p.shop_id: p for p in await uow.session.scalars(select(ShopStockPolicyRow))}
             channels = {s.id: s.channel for s in await uow.session.scalars(select(Shop))}
             warehouses = list(await uow.session.scalars(select(Warehouse)))
         assert 0 < below <= zero < everything
+        # Waiting orders wait for stock that is really not there (else the reservation loop
+        # would reserve them as soon as the demo's worker starts).
+        assert not await reservation.has_retryable_backorders(database, org.org_id)
         assert {channels[shop] for shop in policies} >= {"TAOBAO", "PDD", "DOUYIN"}
         assert all(w.is_active for w in warehouses)
 
@@ -330,8 +329,8 @@ async def test_the_services_accept_the_demo_stock(demo: tuple[Database, DemoSumm
             .limit(1)
         )
         assert held is not None
-        lines = await uow.inventory.order_lines(held)
-        shipped = await service.commit_order(uow, actor, held)
+        lines = (await uow.orders.lines_for([held]))[held]
+        shipped = await stock_moves.commit_order(uow, actor, held)
         assert shipped.shipped_units == sum(line.quantity for line in lines)
         returned = await uow.session.scalar(
             select(func.min(col(Reservation.order_line_id))).where(
@@ -348,7 +347,7 @@ async def test_the_services_accept_the_demo_stock(demo: tuple[Database, DemoSumm
             select(col(Stock.bin_id)).where(col(Stock.sku_id) == line.sku_id).limit(1)
         )
         assert returns_bin is not None
-        restocked = await service.restock_return(
+        restocked = await stock_moves.restock_return(
             uow,
             actor,
             order_id=line.order_id,

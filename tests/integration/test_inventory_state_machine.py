@@ -36,7 +36,7 @@ from db.engine import Database
 from db.settings import Settings
 from db.uow import UnitOfWork
 from domain.errors import DomainError, ErrorCode
-from domain.inventory import service
+from domain.inventory import reservation, stock_moves
 from domain.inventory.model import AdjustLine, ReceiveLine, SafetyLine, TransferLine
 from domain.orders.model import OrderStatus
 from tests.support.factories import Seller, make_org
@@ -151,7 +151,7 @@ def test_stock_invariants_hold_under_any_sequence(
             warehouse_id, bin_id = self.bins[where]
             sku_id = self.skus[sku]
             self.uow_call(
-                lambda uow: service.receive_stock(
+                lambda uow: stock_moves.receive_stock(
                     uow,
                     self.actor,
                     warehouse_id=warehouse_id,
@@ -172,7 +172,7 @@ def test_stock_invariants_hold_under_any_sequence(
             allowed = allowed or (row is None and delta > 0)
             try:
                 self.uow_call(
-                    lambda uow: service.adjust_stock(
+                    lambda uow: stock_moves.adjust_stock(
                         uow,
                         self.actor,
                         items=[AdjustLine(sku_id, bin_id, delta=delta)],
@@ -202,7 +202,7 @@ def test_stock_invariants_hold_under_any_sequence(
             allowed = row is not None and row.on_hand - row.reserved >= qty
             try:
                 self.uow_call(
-                    lambda uow: service.transfer_stock(
+                    lambda uow: stock_moves.transfer_stock(
                         uow, self.actor, items=[TransferLine(sku_id, from_bin, to_bin, qty)]
                     )
                 )
@@ -217,7 +217,7 @@ def test_stock_invariants_hold_under_any_sequence(
             _, bin_id = self.bins[where]
             sku_id = self.skus[sku]
             self.uow_call(
-                lambda uow: service.set_safety_stock(
+                lambda uow: stock_moves.set_safety_stock(
                     uow, self.actor, items=[SafetyLine(sku_id, bin_id, qty)]
                 )
             )
@@ -231,7 +231,7 @@ def test_stock_invariants_hold_under_any_sequence(
             before = self.rows()
             waiting = self.waiting_skus()
             order = run(make_order_with(db, self.seller, wanted))
-            result = run(service.reserve_order(db, self.actor, order.id))
+            result = run(reservation.reserve_order(db, self.actor, order.id))
             after = {r.stock_id: r for r in self.rows()}
             need: dict[int, int] = {}
             for sku_id, qty in wanted:
@@ -263,7 +263,9 @@ def test_stock_invariants_hold_under_any_sequence(
         @rule(order=consumes(orders))
         def release(self, order: int) -> None:
             order_id = abs(order)
-            self.uow_call(lambda uow: service.release_order(uow, self.actor, order_id, "cancel"))
+            self.uow_call(
+                lambda uow: stock_moves.release_order(uow, self.actor, order_id, "cancel")
+            )
             if order > 0:
                 for sku_id, qty in self.order_lines(order_id):
                     self.reserved[sku_id] -= qty
@@ -273,12 +275,12 @@ def test_stock_invariants_hold_under_any_sequence(
             order_id = abs(order)
             if order < 0:
                 try:
-                    self.uow_call(lambda uow: service.commit_order(uow, self.actor, order_id))
+                    self.uow_call(lambda uow: stock_moves.commit_order(uow, self.actor, order_id))
                 except DomainError as exc:
                     assert exc.code is ErrorCode.INSUFFICIENT_STOCK
                     return
                 raise AssertionError("a backordered order shipped")
-            self.uow_call(lambda uow: service.commit_order(uow, self.actor, order_id))
+            self.uow_call(lambda uow: stock_moves.commit_order(uow, self.actor, order_id))
             for sku_id, qty in self.order_lines(order_id):
                 self.reserved[sku_id] -= qty
                 self.on_hand[sku_id] -= qty

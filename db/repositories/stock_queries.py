@@ -1,0 +1,173 @@
+"""SQL that reads stock: levels with their totals, SKU availability, the stock ledger,
+backorders, reservations of orders, and what came back from customers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, and_, func, select
+from sqlmodel import col
+
+from db.repositories._base import Repository
+from db.tables import Backorder, Bin, Reservation, Stock, StockLedgerEntry, Warehouse
+from domain.inventory.model import (
+    BackorderStatus,
+    LedgerFilter,
+    LedgerKind,
+    ReservationStatus,
+    StockFilter,
+    StockTotals,
+)
+
+_AVAILABLE = col(Stock.on_hand) - col(Stock.reserved) - col(Stock.safety)
+
+
+class StockQueryRepository(Repository):
+    # -- stock levels ----------------------------------------------------------------------------
+    def _stock(self, flt: StockFilter) -> Select[Any]:
+        stmt = select(Stock).where(col(Stock.org_id) == self.org_id)
+        if flt.sku_ids:
+            stmt = stmt.where(col(Stock.sku_id).in_(flt.sku_ids))
+        if flt.warehouse_id is not None:
+            stmt = stmt.where(col(Stock.warehouse_id) == flt.warehouse_id)
+        if flt.zone_id is not None:
+            stmt = stmt.where(
+                col(Stock.bin_id).in_(
+                    select(col(Bin.id)).where(
+                        col(Bin.org_id) == self.org_id, col(Bin.zone_id) == flt.zone_id
+                    )
+                )
+            )
+        if flt.below_safety:
+            stmt = stmt.where(col(Stock.safety) > 0, _AVAILABLE < 0)
+        if flt.zero_available:
+            stmt = stmt.where(_AVAILABLE <= 0)
+        return stmt.order_by(col(Stock.sku_id), col(Stock.warehouse_id), col(Stock.bin_id))
+
+    async def list_stock(self, flt: StockFilter, offset: int, limit: int) -> Sequence[Stock]:
+        return await self._page(self._stock(flt), offset, limit)
+
+    async def count_stock(self, flt: StockFilter) -> int:
+        return await self._count(self._stock(flt))
+
+    async def stock_totals(self, flt: StockFilter) -> StockTotals:
+        sub = self._stock(flt).order_by(None).subquery()
+        row = (
+            await self.session.execute(
+                select(
+                    func.coalesce(func.sum(sub.c.on_hand), 0),
+                    func.coalesce(func.sum(sub.c.reserved), 0),
+                    func.coalesce(func.sum(sub.c.safety), 0),
+                )
+            )
+        ).one()
+        on_hand, reserved, safety = (int(v) for v in row)
+        return StockTotals(on_hand, reserved, safety, on_hand - reserved - safety)
+
+    async def stock_by_ids(self, ids: Sequence[int]) -> dict[int, Stock]:
+        return await self._by_ids(Stock, ids)
+
+    async def available_by_sku(self, sku_ids: Sequence[int]) -> dict[int, int]:
+        """Available stock per SKU over active warehouses (rows below zero count as zero)."""
+        if not sku_ids:
+            return {}
+        rows = await self.session.execute(
+            select(col(Stock.sku_id), func.sum(func.greatest(_AVAILABLE, 0)))
+            .join(
+                Warehouse,
+                (col(Warehouse.org_id) == col(Stock.org_id))
+                & (col(Warehouse.id) == col(Stock.warehouse_id)),
+            )
+            .where(
+                col(Stock.org_id) == self.org_id,
+                col(Stock.sku_id).in_(set(sku_ids)),
+                col(Warehouse.is_active),
+            )
+            .group_by(col(Stock.sku_id))
+        )
+        found = {int(sku): int(total) for sku, total in rows}
+        return {sku: found.get(sku, 0) for sku in sku_ids}
+
+    # -- the stock ledger --------------------------------------------------------------------------
+    def _ledger(self, flt: LedgerFilter) -> Select[Any]:
+        stmt = select(StockLedgerEntry).where(col(StockLedgerEntry.org_id) == self.org_id)
+        conditions: list[Any] = []
+        if flt.sku_ids:
+            conditions.append(col(StockLedgerEntry.sku_id).in_(flt.sku_ids))
+        if flt.order_id is not None:
+            conditions.append(col(StockLedgerEntry.order_id) == flt.order_id)
+        if flt.warehouse_id is not None:
+            conditions.append(col(StockLedgerEntry.warehouse_id) == flt.warehouse_id)
+        if flt.kinds:
+            conditions.append(col(StockLedgerEntry.kind).in_([k.value for k in flt.kinds]))
+        if flt.since is not None:
+            conditions.append(col(StockLedgerEntry.created_at) >= flt.since)
+        if flt.until is not None:
+            conditions.append(col(StockLedgerEntry.created_at) < flt.until)
+        if conditions:
+            stmt = stmt.where(and_(*conditions))
+        return stmt.order_by(col(StockLedgerEntry.id).desc())
+
+    async def list_ledger(
+        self, flt: LedgerFilter, offset: int, limit: int
+    ) -> Sequence[StockLedgerEntry]:
+        return await self._page(self._ledger(flt), offset, limit)
+
+    async def count_ledger(self, flt: LedgerFilter) -> int:
+        return await self._count(self._ledger(flt))
+
+    async def returned_units(self, order_line_id: int) -> int:
+        """Units of an order line already restocked as returns (退货入库)."""
+        total = await self.session.scalar(
+            select(func.coalesce(func.sum(StockLedgerEntry.on_hand_delta), 0)).where(
+                col(StockLedgerEntry.org_id) == self.org_id,
+                col(StockLedgerEntry.order_line_id) == order_line_id,
+                col(StockLedgerEntry.kind) == LedgerKind.RETURN.value,
+            )
+        )
+        return int(total or 0)
+
+    # -- backorders and reservations ---------------------------------------------------------------
+    def _backorders(self, status: BackorderStatus | None, sku_ids: frozenset[int]) -> Select[Any]:
+        stmt = select(Backorder).where(col(Backorder.org_id) == self.org_id)
+        if status is not None:
+            stmt = stmt.where(col(Backorder.status) == status.value)
+        if sku_ids:
+            stmt = stmt.where(col(Backorder.sku_id).in_(sku_ids))
+        return stmt.order_by(col(Backorder.paid_at).asc().nulls_last(), col(Backorder.id))
+
+    async def list_backorders(
+        self,
+        status: BackorderStatus | None,
+        sku_ids: frozenset[int],
+        offset: int,
+        limit: int,
+    ) -> Sequence[Backorder]:
+        return await self._page(self._backorders(status, sku_ids), offset, limit)
+
+    async def count_backorders(
+        self, status: BackorderStatus | None, sku_ids: frozenset[int]
+    ) -> int:
+        return await self._count(self._backorders(status, sku_ids))
+
+    async def reservations_of(
+        self,
+        order_ids: Sequence[int],
+        *,
+        status: ReservationStatus | None = None,
+        line_ids: Sequence[int] | None = None,
+    ) -> list[Reservation]:
+        """The reservations of orders (of some of their lines), oldest first."""
+        if not order_ids:
+            return []
+        stmt = select(Reservation).where(
+            col(Reservation.org_id) == self.org_id,
+            col(Reservation.order_id).in_(set(order_ids)),
+        )
+        if status is not None:
+            stmt = stmt.where(col(Reservation.status) == status.value)
+        if line_ids is not None:
+            stmt = stmt.where(col(Reservation.order_line_id).in_(set(line_ids)))
+        rows = await self.session.scalars(stmt.order_by(col(Reservation.id)))
+        return list(rows)
