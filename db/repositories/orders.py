@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import col
 
 from db.repositories._base import Repository
@@ -106,14 +108,14 @@ class OrderRepository(Repository):
         await self.session.flush()
         return order
 
-    async def set_status(self, order: Order, status: str, at: datetime) -> None:
-        await self.session.execute(
-            update(Order)
-            .where(col(Order.id) == order.id, col(Order.org_id) == self.org_id)
-            .values(status=status, updated_at=at)
-        )
-        order.status = status
-        order.updated_at = at
+    def note_status(self, order_id: int, status: str, at: datetime) -> None:
+        """Show a status written by ``db.repositories.order_status`` on the order object this
+        session holds, if any, as the database value (not a change to flush): readers of the
+        object in this unit of work see the new status, and nothing is written twice."""
+        order = self.session.identity_map.get(identity_key(Order, (self.org_id, order_id)))
+        if order is not None:
+            set_committed_value(order, "status", status)
+            set_committed_value(order, "updated_at", at)
 
     async def touch(self, order: Order, at: datetime) -> None:
         """Mark the order changed (``updated_at``); the UPDATE also locks its row until commit,
