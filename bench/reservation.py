@@ -46,6 +46,7 @@ from db.engine import Database
 from db.migrate import upgrade
 from db.settings import Settings
 from db.uow import UnitOfWork
+from demo.repository import DemoRepository
 from domain.accounts.model import Actor
 from domain.inventory import layout, reservation, stock_moves
 from domain.inventory.layout import BinDraft
@@ -203,8 +204,9 @@ async def make_seller(db: Database, skus: int, units_per_sku: int) -> tuple[Acto
         bins = await layout.create_bins(
             uow, actor, zone_id=zone.id, bins=[BinDraft(f"A-01-1-{i}", i) for i in range(10)]
         )
-        [product_id] = await uow.demo.add_products([{"code": "P", "name": "Bench product"}])
-        sku_ids = await uow.demo.add_skus(
+        rows = DemoRepository(uow.session, org.id)
+        [product_id] = await rows.add_products([{"code": "P", "name": "Bench product"}])
+        sku_ids = await rows.add_skus(
             [
                 {"product_id": product_id, "code": f"S{i:04d}", "name": f"SKU {i}"}
                 for i in range(skus)
@@ -232,8 +234,9 @@ async def make_orders(
     rng = random.Random(42)
     now = datetime.now(UTC)
     async with UnitOfWork(db, actor.org_id) as uow:
+        rows = DemoRepository(uow.session, actor.org_id)
         shop = await uow.shops.manual_shop() or (await uow.shops.list_shops("TMALL", 0, 1))[0]
-        order_ids = await uow.demo.add_orders(
+        order_ids = await rows.add_orders(
             [
                 {
                     "shop_id": shop.id,
@@ -252,7 +255,7 @@ async def make_orders(
                 for i in range(count)
             ]
         )
-        await uow.demo.add_order_lines(
+        await rows.add_order_lines(
             [
                 {
                     "order_id": order_id,

@@ -25,7 +25,6 @@ from sqlalchemy.util import greenlet_spawn
 from db.engine import APP_ROLE, SYSTEM_ROLE, Database
 from db.repositories.accounts import AccountRepository
 from db.repositories.catalog import CatalogRepository
-from db.repositories.demo import DemoRepository
 from db.repositories.events import EventRepository
 from db.repositories.layout import LayoutRepository
 from db.repositories.notifications import NotificationRepository
@@ -144,10 +143,6 @@ class UnitOfWork:
     @property
     def orders(self) -> OrderRepository:
         return OrderRepository(self.session, self._scoped_org())
-
-    @property
-    def demo(self) -> DemoRepository:
-        return DemoRepository(self.session, self._scoped_org())
 
     @property
     def layout(self) -> LayoutRepository:

@@ -37,13 +37,13 @@ from db.tables import (
     Warehouse,
 )
 from db.uow import UnitOfWork
+from demo import geo
+from demo.profiles import DEMO, DEMO2
+from demo.seed import DEMO_ACTOR_LABEL, DemoSummary, load_demo
+from demo.stock import HOLDING, SHIPPED
 from domain.accounts.model import Actor, Role
 from domain.accounts.passwords import check_policy, verify_password
 from domain.accounts.service import create_organization
-from domain.demo import geo
-from domain.demo.profiles import DEMO, DEMO2
-from domain.demo.seed import DEMO_ACTOR_LABEL, DemoSummary, load_demo
-from domain.demo.stock import HOLDING, SHIPPED
 from domain.inventory import reservation, stock_moves
 from domain.inventory.model import BackorderStatus, LedgerKind, ReservationStatus, StockFilter
 from domain.inventory.reconcile import reconcile

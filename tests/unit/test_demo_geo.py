@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from domain.demo import geo
-from domain.demo.profiles import PROFILES
+from demo import geo
+from demo.profiles import PROFILES
 
 SUFFIXES = ("省", "市", "自治区")
 

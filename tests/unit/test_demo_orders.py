@@ -11,9 +11,8 @@ from itertools import pairwise
 
 import pytest
 
-from domain.accounts.model import Role
-from domain.demo import geo
-from domain.demo.orders import (
+from demo import geo
+from demo.orders import (
     PHONE_RE,
     OrganizationPlan,
     PlannedOrder,
@@ -22,7 +21,8 @@ from domain.demo.orders import (
     status_path,
     warehouse_for,
 )
-from domain.demo.profiles import DEMO, DEMO2, DemoProfile
+from demo.profiles import DEMO, DEMO2, DemoProfile
+from domain.accounts.model import Role
 from domain.orders.model import (
     ALLOWED_TRANSITIONS,
     LineDraft,

@@ -9,9 +9,9 @@ from functools import cache
 
 import pytest
 
-from domain.demo.orders import OrganizationPlan, plan_organization, warehouse_for
-from domain.demo.profiles import DEMO, DEMO2, DemoProfile
-from domain.demo.stock import (
+from demo.orders import OrganizationPlan, plan_organization, warehouse_for
+from demo.profiles import DEMO, DEMO2, DemoProfile
+from demo.stock import (
     HOLDING,
     LOADER_ACTOR,
     SHIPPED,

@@ -2,7 +2,7 @@
 
 Pure Python: it returns plain data (indexes into the catalog, shop and customer lists instead of
 database ids), so the same seed always plans the same orders and the rules are unit-tested
-without a database.  ``domain/demo/seed.py`` turns the plan into rows.
+without a database.  ``demo/seed.py`` turns the plan into rows.
 
 What makes it look real:
 - order times follow the evening peak of Chinese online shopping (Beijing time, 20-23 h);
@@ -27,10 +27,10 @@ from typing import Any
 
 from faker import Faker
 
+from demo import geo
+from demo.catalog import SkuDraft, build_skus
+from demo.profiles import DemoProfile, WarehouseSpec
 from domain.accounts.model import Role
-from domain.demo import geo
-from domain.demo.catalog import SkuDraft, build_skus
-from domain.demo.profiles import DemoProfile, WarehouseSpec
 from domain.orders.model import LineDraft, OrderStatus, Totals, check_transition, compute_totals
 from domain.shops.model import Channel
 

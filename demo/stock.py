@@ -36,10 +36,10 @@ from datetime import datetime, time, timedelta
 from itertools import accumulate
 from typing import Any
 
+from demo.catalog import SkuDraft
+from demo.orders import BEIJING, DAYS, PlannedOrder, PlannedStep, warehouse_for
+from demo.profiles import DemoProfile, WarehouseSpec
 from domain.accounts.model import Role
-from domain.demo.catalog import SkuDraft
-from domain.demo.orders import BEIJING, DAYS, PlannedOrder, PlannedStep, warehouse_for
-from domain.demo.profiles import DemoProfile, WarehouseSpec
 from domain.inventory.model import LedgerKind, ReservationStatus, ShopStockPolicy
 from domain.orders.model import OrderStatus
 from domain.shops.model import Channel

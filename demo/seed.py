@@ -22,13 +22,13 @@ from itertools import accumulate
 import structlog
 
 from db.engine import Database
-from db.repositories.demo import DemoCounts, DemoRepository
 from db.uow import UnitOfWork
+from demo.orders import OrganizationPlan, plan_organization
+from demo.profiles import PROFILES, DemoProfile
+from demo.repository import DemoCounts, DemoRepository
+from demo.stock import LOADER_ACTOR, InventoryPlan, all_warehouses, plan_inventory
 from domain.accounts.model import Actor, Role
 from domain.accounts.service import create_organization, create_user
-from domain.demo.orders import OrganizationPlan, plan_organization
-from domain.demo.profiles import PROFILES, DemoProfile
-from domain.demo.stock import LOADER_ACTOR, InventoryPlan, all_warehouses, plan_inventory
 from domain.inventory.model import BackorderStatus
 from domain.orders.model import phone_tail
 
@@ -151,8 +151,8 @@ async def _load_organization(
         if org is not None:
             assert org.id is not None
             async with UnitOfWork(db, org.id) as uow:
-                counts = await uow.demo.counts()
-                present = await uow.demo.usernames()
+                counts = await DemoRepository(uow.session, org.id).counts()
+                present = await DemoRepository(uow.session, org.id).usernames()
             if counts.shops:
                 return DemoOrganization(
                     org.id, org.slug, org.name, _logins(profile, present), counts, created=False
@@ -198,7 +198,7 @@ async def _fill(
     transaction."""
     actor = Actor.system(org_id, label=DEMO_ACTOR_LABEL)
     async with UnitOfWork(db, org_id) as uow:
-        present = await uow.demo.usernames()
+        present = await DemoRepository(uow.session, org_id).usernames()
         user_ids: dict[Role, int] = {}
         usernames: dict[Role, str] = {}
         supplier_id: int | None = None
@@ -222,7 +222,7 @@ async def _fill(
 
         plans = await planning
         plan, inventory = plans.organization, plans.inventory
-        repo = uow.demo
+        repo = DemoRepository(uow.session, org_id)
         shop_ids = await repo.add_shops(
             [
                 {"channel": s.channel.value, "name": s.name, "allow_partial_reservation": False}

@@ -1,4 +1,4 @@
-"""Bulk inserts for the demo loader (``domain/demo/seed.py``) and the counts it reports.
+"""Bulk inserts for the demo loader (``demo/seed.py``) and the counts it reports.
 
 Thousands of orders, their history and their stock ledger go in as a few statements, not one ORM
 object at a time: the demo's start-up time is measured.  Rows whose ids the loader needs use
@@ -160,7 +160,7 @@ class DemoRepository(Repository):
 
     # -- inventory: written as the inventory services would have, checked by the same
     # constraints (reserved <= on_hand, bins in their stock's warehouse, one waiting backorder
-    # per line); see domain/demo/stock.py for why the rows agree with each other.
+    # per line); see demo/stock.py for why the rows agree with each other.
     async def add_zones(self, rows: Sequence[Row]) -> list[int]:
         return await self._insert_returning_ids(Zone, rows)
 
