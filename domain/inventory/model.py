@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 
 from domain.errors import InvalidInput
 from domain.inventory.errors import InsufficientStock, NegativeQuantity, SameBin
@@ -516,6 +517,7 @@ _PROVINCE_SUFFIXES = (
 )
 
 
+@lru_cache(maxsize=4096)
 def normalise_province(name: str) -> str:
     """``浙江省`` and ``浙江`` (and ``上海市``/``上海``) name the same province."""
     name = name.strip()
@@ -527,10 +529,18 @@ def normalise_province(name: str) -> str:
 
 def serves_province(provinces: Iterable[str], province: str) -> int:
     """2 when a warehouse names the province, 1 when it ships anywhere (none named), else 0."""
-    names = {normalise_province(p) for p in provinces if p.strip()}
+    names = _province_names(tuple(provinces))
     if not names:
         return 1
     return 2 if normalise_province(province) in names else 0
+
+
+@lru_cache(maxsize=1024)
+def _province_names(provinces: tuple[str, ...]) -> frozenset[str]:
+    # A strategy asks this for every warehouse of every order of a batch, about the same few
+    # warehouses: normalising their lists once keeps reservation planning from spending its
+    # time on string suffixes.
+    return frozenset(normalise_province(p) for p in provinces if p.strip())
 
 
 # -- reconciliation ----------------------------------------------------------------------------
