@@ -142,6 +142,20 @@ class OrderRepository(Repository):
                 grouped[row.order_id].append(row)
         return grouped
 
+    async def line_quantities(self, order_ids: Sequence[int]) -> dict[int, dict[int, int]]:
+        """Per order, each line's quantity (plain values: a bulk shipment checks thousands)."""
+        grouped: dict[int, dict[int, int]] = defaultdict(dict)
+        if order_ids:
+            rows = await self.session.execute(
+                select(col(OrderLine.order_id), col(OrderLine.id), col(OrderLine.quantity)).where(
+                    col(OrderLine.org_id) == self.org_id,
+                    col(OrderLine.order_id).in_(set(order_ids)),
+                )
+            )
+            for order_id, line_id, quantity in rows:
+                grouped[order_id][int(line_id or 0)] = quantity
+        return grouped
+
     async def history_for(self, order_ids: Sequence[int]) -> dict[int, builtins.list[OrderHistory]]:
         grouped: dict[int, list[OrderHistory]] = defaultdict(list)
         if order_ids:

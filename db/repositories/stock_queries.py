@@ -4,6 +4,7 @@ backorders, reservations of orders, and what came back from customers."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, and_, func, select
@@ -21,6 +22,20 @@ from domain.inventory.model import (
 )
 
 _AVAILABLE = col(Stock.on_hand) - col(Stock.reserved) - col(Stock.safety)
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveReservation:
+    """An active reservation as a stock move reads it: plain values, not an ORM object, since
+    a bulk release or shipment reads thousands."""
+
+    reservation_id: int
+    order_id: int
+    order_line_id: int
+    sku_id: int
+    bin_id: int
+    stock_id: int
+    quantity: int
 
 
 class StockQueryRepository(Repository):
@@ -150,6 +165,29 @@ class StockQueryRepository(Repository):
         self, status: BackorderStatus | None, sku_ids: frozenset[int]
     ) -> int:
         return await self._count(self._backorders(status, sku_ids))
+
+    async def active_reservations(self, order_ids: Sequence[int]) -> list[ActiveReservation]:
+        """The active reservations of orders, oldest first."""
+        if not order_ids:
+            return []
+        rows = await self.session.execute(
+            select(
+                col(Reservation.id),
+                col(Reservation.order_id),
+                col(Reservation.order_line_id),
+                col(Reservation.sku_id),
+                col(Reservation.bin_id),
+                col(Reservation.stock_id),
+                col(Reservation.quantity),
+            )
+            .where(
+                col(Reservation.org_id) == self.org_id,
+                col(Reservation.order_id).in_(set(order_ids)),
+                col(Reservation.status) == ReservationStatus.ACTIVE.value,
+            )
+            .order_by(col(Reservation.id))
+        )
+        return [ActiveReservation(int(r[0] or 0), r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
 
     async def reservations_of(
         self,

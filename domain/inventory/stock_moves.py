@@ -321,7 +321,7 @@ async def release_orders(
     await _lock_orders(uow, actor, order_ids)
     active = [
         r
-        for r in await uow.stock_queries.reservations_of(order_ids, status=ReservationStatus.ACTIVE)
+        for r in await uow.stock_queries.active_reservations(order_ids)
         if wanted[r.order_id].line_ids is None
         or r.order_line_id in (wanted[r.order_id].line_ids or ())
     ]
@@ -334,7 +334,7 @@ async def release_orders(
             reserved_delta=-r.quantity,
             order_id=r.order_id,
             order_line_id=r.order_line_id,
-            reservation_id=r.id,
+            reservation_id=r.reservation_id,
             reason=wanted[r.order_id].reason,
         )
         for r in active
@@ -342,7 +342,7 @@ async def release_orders(
     after, ledger = model.apply_changes(states, changes)
     await uow.stock_moves.write_stock(states, after, ledger, _note(actor))
     await uow.stock_moves.close_reservations(
-        {r.id: wanted[r.order_id].reason for r in active if r.id is not None},
+        {r.reservation_id: wanted[r.order_id].reason for r in active},
         ReservationStatus.RELEASED,
     )
     cancelled = await uow.stock_moves.cancel_backorders(
@@ -390,18 +390,17 @@ async def commit_orders(
     if len(set(order_ids)) != len(order_ids):
         raise ValueError("each order ships at most once per call")
     await _lock_orders(uow, actor, order_ids)
-    lines = await uow.orders.lines_for(order_ids)
-    active = await uow.stock_queries.reservations_of(order_ids, status=ReservationStatus.ACTIVE)
+    lines = await uow.orders.line_quantities(order_ids)
+    active = await uow.stock_queries.active_reservations(order_ids)
     reserved_per_line: dict[int, int] = defaultdict(int)
     for r in active:
         reserved_per_line[r.order_line_id] += r.quantity
     for order_id in order_ids:
-        for line in lines.get(order_id, []):
-            assert line.id is not None
-            if reserved_per_line[line.id] != line.quantity:
+        for line_id, quantity in lines.get(order_id, {}).items():
+            if reserved_per_line[line_id] != quantity:
                 raise InsufficientStock(
-                    f"Line {line.id} has {reserved_per_line[line.id]} of {line.quantity} "
-                    "reserved; only a fully reserved order ships",
+                    f"Line {line_id} has {reserved_per_line[line_id]} of {quantity} reserved; "
+                    "only a fully reserved order ships",
                     field="orderId",
                 )
     states = await _lock_stock_ids(uow, actor, [r.stock_id for r in active])
@@ -414,14 +413,14 @@ async def commit_orders(
             reserved_delta=-r.quantity,
             order_id=r.order_id,
             order_line_id=r.order_line_id,
-            reservation_id=r.id,
+            reservation_id=r.reservation_id,
         )
         for r in active
     ]
     after, ledger = model.apply_changes(states, changes)
     await uow.stock_moves.write_stock(states, after, ledger, _note(actor, reason=SHIPPED_REASON))
     await uow.stock_moves.close_reservations(
-        {r.id: SHIPPED_REASON for r in active if r.id is not None}, ReservationStatus.COMMITTED
+        {r.reservation_id: SHIPPED_REASON for r in active}, ReservationStatus.COMMITTED
     )
     units: dict[int, int] = defaultdict(int)
     count: dict[int, int] = defaultdict(int)
