@@ -1,60 +1,40 @@
-"""Plan the demo's inventory (库存): zones, bins, stock and the month of stock ledger behind it.
+"""Plan the demo's warehouses and what arrives in them (库存): zones and bins, the receipts, and
+what the staff do once the orders have been served (move stock down, count, set safety stock).
 
-Pure Python, like ``orders.py``: it reads the planned catalog and orders and returns plain data
-(indexes, not database ids); ``seed.py`` turns it into rows.  The plan is what the services of
-``domain.inventory`` would have written had they run through the month:
+Pure Python, like ``orders.py``: indexes, not database ids.  It computes no stock level,
+reservation, backorder or ledger row: ``seed.py`` receives the planned goods through the stock
+services and the reservation loop reserves the orders, first paid first served, so those follow
+the rules by construction.  What the plan decides is how much arrives where:
 
-- every unit arrived by a receipt (入库, ``RECEIVE``) into a bin, before the orders that took it:
-  期初入库 the day before the month, 采购入库 into the overflow bin (补货位) when a bestseller was
-  about to run out;
-- an order was reserved (``RESERVE``) when its history says so, from the warehouse its history
-  names (``orders.warehouse_for``; drop-ship goods from the supplier's warehouse, 代发仓), one bin
-  holding the whole line when there is one, first on the pick walk, else the fullest bins first,
-  the way ``domain.inventory.strategy.choose_bins`` takes them; when a bestseller's pick bin ran
-  short, staff first moved stock down from its overflow bin (移库, ``TRANSFER_OUT``/``_IN``);
-- shipped orders committed their reservations (``COMMIT``: on hand and reserved both drop);
-  orders cancelled after reservation released them (``RELEASE``);
-- an order waiting for stock (BACKORDERED) has a waiting backorder per short line, and a SKU
-  somebody waits for has nothing available in any warehouse, or the backorder sweep would
-  reserve it at once (all-or-nothing: the order's other lines need not be short);
-- safety stock (安全库存) has no ledger row in the model; it is set on the bestsellers' fullest bin
-  at the end of the month, so some of them now sit below it.
-
-So every stock row's ledger replays to its on_hand and reserved, its reserved equals its active
-reservations, ``reserved <= on_hand`` at every step, and ``domain.inventory.reconcile`` finds no
-drift.
+- every SKU is received (入库) into its home warehouse (the best-priority one; drop-ship goods
+  into the supplier's, 代发仓), and into every other warehouse whose provinces order it
+  (策略分仓 routes an order to the warehouse serving the receiver's province): enough for the
+  orders that reach the reservation loop, plus what is left over;
+- bestsellers have a pick bin and an overflow bin (补货位); part of their stock came later by a
+  purchase order (采购入库) into the overflow bin, and once orders have shipped, staff move
+  stock down to the pick bin (移库) and set safety stock (安全库存), some of them below it;
+- for each order meant to wait for stock (缺货) one of its SKUs gets only what the orders paid
+  before it take, so the loop leaves it waiting (and no order paid after it may take that SKU).
+  A count (盘点) after the cancellations finds whatever they gave back of such a SKU missing:
+  nothing available keeps an order waiting.
 """
 
 from __future__ import annotations
 
 import math
 import random
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
-from itertools import accumulate
-from typing import Any
+from datetime import datetime, timedelta
 
 from demo.catalog import SkuDraft
-from demo.orders import BEIJING, DAYS, PlannedOrder, PlannedStep, warehouse_for
+from demo.orders import BEIJING, DAYS, PlannedOrder
 from demo.profiles import DemoProfile, WarehouseSpec
-from domain.accounts.model import Role
-from domain.inventory.model import LedgerKind, ReservationStatus, ShopStockPolicy
-from domain.orders.model import OrderStatus
+from domain.inventory.model import MAX_BULK_ITEMS, ShopStockPolicy
 from domain.shops.model import Channel
 
-S = OrderStatus
-#: The loader's name on the ledger rows no demo user made (receipts).  Reservations, shipments,
-#: cancellations, moves and counts carry the actor of the order step or the warehouse user.
-LOADER_ACTOR = "demo-loader"
-#: Orders in these statuses hold reservations; shipped ones have committed theirs.
-HOLDING = frozenset({S.RESERVED, S.IN_WAVE, S.PICKED, S.PACKED})
-SHIPPED = frozenset({S.SHIPPED, S.DELIVERED, S.AFTER_SALE})
-#: What the model's services write as the ledger reason / reservation close reason.
-RESERVE_REASON = "order reservation"
-COMMIT_REASON = "shipped"
-RELEASE_PREFIX = "cancelled: "  # + the cancellation reason (domain.orders.service.cancel_order)
 #: SKUs at least this heavy (grams, packed) live in the heavy-goods zone.
 HEAVY_G = 900
 #: Safety stock of a bestseller: this many days of its month's sales in that warehouse.
@@ -96,56 +76,37 @@ class PlannedBin:
 
 
 @dataclass(frozen=True, slots=True)
-class PlannedStock:
+class PlannedReceiptLine:
     sku_index: int
-    warehouse_index: int
     bin_index: int
-    on_hand: int
-    reserved: int
-    safety: int
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedReservation:
-    order_index: int
-    line_index: int
-    stock_index: int
     quantity: int
-    status: ReservationStatus
-    created_at: datetime
-    closed_at: datetime | None
-    close_reason: str
 
 
 @dataclass(frozen=True, slots=True)
-class PlannedMovement:
-    """One stock ledger row (库存流水); ``actor_role`` set means a demo user made the change."""
+class PlannedReceipt:
+    """One receipt (入库单) into one warehouse, with its reason and number."""
 
-    stock_index: int
-    kind: LedgerKind
-    on_hand_delta: int
-    reserved_delta: int
-    on_hand_after: int
-    reserved_after: int
-    at: datetime
+    warehouse_index: int
+    lines: tuple[PlannedReceiptLine, ...]
     reason: str
-    reference: str = ""
-    order_index: int | None = None
-    line_index: int | None = None
-    reservation_index: int | None = None
-    actor_role: Role | None = None
-    actor_label: str = LOADER_ACTOR
+    reference: str
 
 
 @dataclass(frozen=True, slots=True)
-class PlannedBackorder:
-    order_index: int
-    line_index: int
+class PlannedRestock:
+    """补货: staff move stock of a bestseller down from its overflow bin to its pick bin (half
+    of what is unreserved up there when they do: the loader reads it)."""
+
     sku_index: int
+    from_bin_index: int
+    to_bin_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedSafety:
+    sku_index: int
+    bin_index: int
     quantity: int
-    paid_at: datetime
-    at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,17 +117,17 @@ class PlannedPolicy:
 
 @dataclass(frozen=True)
 class InventoryPlan:
-    """Warehouse index ``len(profile.warehouses)`` is the supplier's (``supplier_warehouse``)."""
+    """Warehouse index ``len(profile.warehouses)`` is the supplier's (``all_warehouses``)."""
 
     zones: list[PlannedZone]
     bins: list[PlannedBin]
-    stock: list[PlannedStock]
-    reservations: list[PlannedReservation]
-    ledger: list[PlannedMovement]
-    backorders: list[PlannedBackorder]
+    #: Opening stock (期初入库) and purchases (采购入库), received before the loop runs.
+    receipts: list[PlannedReceipt]
+    restocks: list[PlannedRestock]
+    safety: list[PlannedSafety]
+    #: SKUs left short for the orders meant to wait (counted down to what is reserved).
+    short_skus: frozenset[int]
     policies: list[PlannedPolicy]
-    #: When the warehouses were set up and first stocked: the day before the month of orders.
-    opened: datetime
 
 
 def all_warehouses(profile: DemoProfile) -> tuple[WarehouseSpec, ...]:
@@ -174,176 +135,146 @@ def all_warehouses(profile: DemoProfile) -> tuple[WarehouseSpec, ...]:
     return (*profile.warehouses, profile.supplier_warehouse)
 
 
-# -- what the orders did with stock ------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class _Use:
-    """One order's use of stock: reserved at ``reserve``, then shipped or cancelled at ``end``."""
-
-    order_index: int
-    warehouse: int
-    reserve: PlannedStep
-    end: PlannedStep | None
-    shipped: bool
+def warehouse_for(province: str, warehouses: Sequence[WarehouseSpec]) -> WarehouseSpec:
+    """策略分仓 as the default strategy sees it when every warehouse can fill the order: the
+    best-priority warehouse listing the province, else the best overall."""
+    ranked = sorted(warehouses, key=lambda w: w.priority)
+    return next((w for w in ranked if province in w.provinces), ranked[0])
 
 
-def _step(order: PlannedOrder, status: OrderStatus) -> PlannedStep | None:
-    return next((s for s in order.history if s.to_status is status), None)
+def _route(profile: DemoProfile, order: PlannedOrder) -> int:
+    if order.drop_ship:
+        return len(profile.warehouses)
+    chosen = warehouse_for(order.province, profile.warehouses)
+    return profile.warehouses.index(chosen)
 
 
-def _uses(profile: DemoProfile, orders: Sequence[PlannedOrder]) -> list[_Use]:
-    supplier = len(profile.warehouses)
-    index_of = {w.code: i for i, w in enumerate(profile.warehouses)}
-    uses = []
-    for i, order in enumerate(orders):
-        reserve = _step(order, S.RESERVED)
-        if reserve is None:
-            if order.status in HOLDING or order.status in SHIPPED:
-                raise ValueError(f"order {order.external_id} ({order.status}) was never reserved")
+# -- who waits for what --------------------------------------------------------------------------
+#: An order's place in the reservation queue: paid time, then insertion order (its id's order).
+_QueueKey = tuple[datetime, int]
+
+
+#: A waiting order blocks its short SKU for every order paid after it (first paid, first
+#: served): at most this many such orders may wait behind it, else it is not made to wait.
+MAX_WAITING_BEHIND = 2
+
+
+def _short_skus(orders: Sequence[PlannedOrder], reaching: Sequence[int]) -> dict[int, _QueueKey]:
+    """For orders meant to wait, one SKU each to leave short, with the queue place of the first
+    order that waits for it: everything paid before that gets the SKU, nothing after.
+
+    While an order waits for a SKU, no order paid after it may take that SKU, so the SKU is the
+    one fewest later orders want (at most ``MAX_WAITING_BEHIND``; an order without such a SKU is
+    not made to wait); then one that sold before (it was in stock once), then the slowest
+    seller, so bestsellers stay in stock.
+    """
+    key = {i: (orders[i].paid_at, i) for i in reaching}
+    queue = sorted(reaching, key=key.__getitem__)
+    sold: dict[int, int] = defaultdict(int)
+    wanted_at: dict[int, list[int]] = defaultdict(list)  # queue positions, ascending
+    for position, i in enumerate(queue):
+        for line in orders[i].lines:
+            sold[line.sku_index] += line.quantity
+            if not orders[i].waits:
+                wanted_at[line.sku_index].append(position)
+    short: dict[int, _QueueKey] = {}
+    for position, i in enumerate(queue):
+        order = orders[i]
+        skus = [line.sku_index for line in order.lines]
+        if not order.waits or short.keys() & set(skus):
             continue
-        if order.status in HOLDING:
-            end, shipped = None, False
-        elif order.status in SHIPPED:
-            end, shipped = _step(order, S.SHIPPED), True
-        elif order.status is S.CANCELLED:
-            end, shipped = order.history[-1], False
-        else:  # reserved once, then held or short again: not planned by orders.py
-            raise ValueError(f"order {order.external_id} lost its reservation ({order.status})")
-        warehouse = (
-            supplier
-            if order.drop_ship
-            else index_of[warehouse_for(order.province, profile.warehouses).code]
-        )
-        uses.append(_Use(i, warehouse, reserve, end, shipped))
-    return uses
+
+        def behind(sku: int, position: int = position) -> int:
+            return len(wanted_at[sku]) - bisect_right(wanted_at[sku], position)
+
+        def sold_before(sku: int, position: int = position) -> bool:
+            return bisect_right(wanted_at[sku], position) > 0
+
+        chosen = min(skus, key=lambda s: (behind(s), not sold_before(s), sold[s], s))
+        if behind(chosen) <= MAX_WAITING_BEHIND:
+            short[chosen] = key[i]
+    return short
 
 
-# -- per (SKU, warehouse): how much stock and when it came ---------------------------------------
+# -- per (SKU, warehouse): how much arrives ------------------------------------------------------
 @dataclass
 class _Group:
     """The stock of one SKU in one warehouse: one or two bins (pick bin first on the walk)."""
 
     sku: int
     warehouse: int
-    #: (time, +units reserved / -units released), in time order.
-    moves: list[tuple[datetime, int]] = field(default_factory=list)
-    sold_out: bool = False
+    #: Units the orders reaching the loop take from here (for a short SKU: those paid before
+    #: the first waiting order).
+    used: int = 0
     slots: int = 1
     safety: int = 0
-    #: Receipts: (time, slot, units, reason, reference).
-    receipts: list[tuple[datetime, int, int, str, str]] = field(default_factory=list)
-    #: A stock count (盘点) correcting the pick bin at the end: (time, units).
-    adjust: tuple[datetime, int] | None = None
-    #: Stock row index of each slot, once laid out.
-    rows: dict[int, int] = field(default_factory=dict)
-
-    @property
-    def used(self) -> int:
-        """Units reserved and not released over the month (shipped or still held)."""
-        return sum(units for _, units in self.moves)
-
-    @property
-    def peak(self) -> int:
-        """The most units ever taken at once: what receipts must have covered."""
-        return max(accumulate((units for _, units in self.moves), initial=0))
-
-
-def _backorders(
-    orders: Sequence[PlannedOrder], uses: Sequence[_Use]
-) -> tuple[list[PlannedBackorder], set[int]]:
-    """Waiting backorders of the BACKORDERED orders, and the SKUs they wait for (sold out).
-
-    Each waiting order needs one SKU with nothing available; the SKU chosen is one that nobody
-    reserved after the order started waiting (else that stock would have gone to it, first paid
-    first served), and among those the one selling least, so bestsellers stay in stock.
-    """
-    last_move: dict[int, datetime] = {}
-    sold: dict[int, int] = defaultdict(int)
-    for use in uses:
-        order = orders[use.order_index]
-        at = use.end.at if use.end is not None and not use.shipped else use.reserve.at
-        for line in order.lines:
-            last_move[line.sku_index] = max(last_move.get(line.sku_index, at), at)
-            sold[line.sku_index] += line.quantity
-    waiting = [
-        (i, order, [s for s in order.history if s.to_status is S.BACKORDERED][-1])
-        for i, order in enumerate(orders)
-        if order.status is S.BACKORDERED
-    ]
-    sold_out: set[int] = set()
-    for _, order, since in waiting:
-        skus = [line.sku_index for line in order.lines]
-        if sold_out.intersection(skus):
-            continue
-        quiet = [s for s in skus if s not in last_move or last_move[s] < since.at]
-        sold_out.add(min(quiet or skus, key=lambda s: (sold[s], last_move.get(s, since.at), s)))
-    backorders = [
-        PlannedBackorder(i, n, line.sku_index, line.quantity, order.paid_at, since.at)
-        for i, order, since in sorted(waiting, key=lambda w: (w[1].paid_at, w[0]))
-        for n, line in enumerate(order.lines)
-        if line.sku_index in sold_out
-    ]
-    return backorders, sold_out
+    running_low: bool = False
+    #: How it arrives: opening stock per slot, and a purchase (slot, units) if any.
+    opening: list[tuple[int, int]] = field(default_factory=list)
+    purchase: tuple[int, int] | None = None
+    #: Bin index of each slot, once laid out.
+    bins: dict[int, int] = field(default_factory=dict)
 
 
 def _groups(
     profile: DemoProfile,
     skus: Sequence[SkuDraft],
     orders: Sequence[PlannedOrder],
-    uses: Sequence[_Use],
-    sold_out: set[int],
+    reaching: Sequence[int],
+    short: dict[int, _QueueKey],
 ) -> dict[tuple[int, int], _Group]:
-    """Every SKU in its home warehouse (the best-priority one; drop-ship: the supplier's), and in
-    every other warehouse that shipped or reserved it this month."""
     supplier = len(profile.warehouses)
     home = min(range(supplier), key=lambda i: profile.warehouses[i].priority)
     groups: dict[tuple[int, int], _Group] = {}
     for sku_index, sku in enumerate(skus):
         warehouse = supplier if sku.drop_ship else home
         groups[(sku_index, warehouse)] = _Group(sku_index, warehouse)
-    for use in uses:
-        order = orders[use.order_index]
+    for i in reaching:
+        order = orders[i]
+        warehouse = _route(profile, order)
         for line in order.lines:
             group = groups.setdefault(
-                (line.sku_index, use.warehouse), _Group(line.sku_index, use.warehouse)
+                (line.sku_index, warehouse), _Group(line.sku_index, warehouse)
             )
-            group.moves.append((use.reserve.at, line.quantity))
-            if use.end is not None and not use.shipped:
-                group.moves.append((use.end.at, -line.quantity))
-    for group in groups.values():
-        group.moves.sort()
-        group.sold_out = group.sku in sold_out
+            cutoff = short.get(line.sku_index)
+            if cutoff is None or (order.paid_at, i) < cutoff:
+                group.used += line.quantity
     return groups
 
 
-def _plan_receipts(
+def _size(
     groups: dict[tuple[int, int], _Group],
     skus: Sequence[SkuDraft],
+    short: dict[int, _QueueKey],
     supplier: int,
     rng: random.Random,
-    opened: datetime,
-    now: datetime,
 ) -> None:
-    """Choose bins per group, safety stock, what is left at the end, and the receipts for it."""
+    """Per group: safety stock, one or two bins, what is left over, and how the total arrives
+    (opening stock, and for some a purchase later)."""
     sold_by_sku: dict[int, int] = defaultdict(int)
     for group in groups.values():
         sold_by_sku[group.sku] += group.used
     ranked = sorted(
-        (sku for sku, units in sold_by_sku.items() if units > 0 and not skus[sku].drop_ship),
+        (
+            sku
+            for sku, units in sold_by_sku.items()
+            if units > 0 and not skus[sku].drop_ship and sku not in short
+        ),
         key=lambda sku: (-sold_by_sku[sku], sku),
     )
     bestsellers = {sku: rank for rank, sku in enumerate(ranked[: max(3, len(ranked) // 15)])}
-    purchase_orders = 0
     for key in sorted(groups):
         group = groups[key]
-        used, peak = group.used, group.peak
+        used = group.used
         heavy = skus[group.sku].weight_g >= HEAVY_G
         rank = bestsellers.get(group.sku)
         if rank is not None and used > 0:
             group.safety = max(2, math.ceil(used * SAFETY_DAYS / DAYS))
-        if group.sold_out:
+        if group.sku in short:
             left = 0
         elif group.safety and rank is not None and rank % 4 == 0:
-            left = rng.randint(0, group.safety - 1)  # a bestseller running low: below safety
+            group.running_low = True  # selling out: less left over than its safety stock
+            left = rng.randint(0, group.safety - 1)
         elif group.safety:
             left = group.safety + round(used * rng.uniform(0.3, 1.0)) + rng.randint(0, 5)
         elif group.warehouse == supplier:
@@ -354,71 +285,34 @@ def _plan_receipts(
             left = rng.randint(0, 3)  # nearly sold out, nobody waiting yet
         else:
             left = round(used * rng.uniform(0.5, 1.5)) + rng.randint(3, 12)
-        total = peak + left
-        if rank is not None and used >= 8 and not group.sold_out and group.warehouse != supplier:
+        total = used + left
+        if rank is not None and used >= 8 and group.warehouse != supplier:
             group.slots = 2  # a bestseller also has an overflow bin (补货位)
-        if total == 0:
-            continue
-        restock = not group.sold_out and peak >= 12 and rng.random() < 0.7
-        first = max(group.slots, round(total * rng.uniform(0.4, 0.7))) if restock else total
-        reference = f"QC{opened.astimezone(BEIJING):%Y%m%d}-{group.warehouse + 1:02d}"
-        reason = "供应商期初库存" if group.warehouse == supplier else "期初入库"
-        at = opened + timedelta(seconds=7 * (group.sku + 1))  # one receiving session
+        bought = group.sku not in short and used >= 12 and rng.random() < 0.7
+        first = max(group.slots, round(total * rng.uniform(0.4, 0.7))) if bought else total
         if group.slots == 2:
             pick = max(1, round(first * 0.6))
-            group.receipts.append((at, 0, pick, reason, reference))
-            group.receipts.append((at + timedelta(seconds=1), 1, first - pick, reason, reference))
+            group.opening = [(0, pick), (1, first - pick)]
         else:
-            group.receipts.append((at, 0, first, reason, reference))
-        if first < total:
-            purchase_orders += 1
-            arrives = _restock_time(group, first, rng, opened, now)
-            group.receipts.append(
-                (
-                    arrives,
-                    group.slots - 1,  # a purchase goes to the overflow bin when there is one
-                    total - first,
-                    "供应商补货" if group.warehouse == supplier else "采购入库",
-                    f"PO{arrives.astimezone(BEIJING):%Y%m%d}{purchase_orders:04d}",
-                )
-            )
-        if group.sold_out and peak > used:
-            # Units released after the peak: the count that followed found them missing, so
-            # nothing is available for the orders waiting.
-            last = group.moves[-1][0]
-            group.adjust = (last + (now - last) * rng.uniform(0.2, 0.6), used - peak)
-
-
-def _restock_time(
-    group: _Group, first: int, rng: random.Random, opened: datetime, now: datetime
-) -> datetime:
-    """When the purchase arrived: before the first reservation that ``first`` units could not
-    cover (after the move before it), else some day in the month."""
-    taken = 0
-    previous = opened
-    for at, units in group.moves:
-        taken += units
-        if taken > first:
-            return previous + (at - previous) * rng.uniform(0.2, 0.9)
-        previous = at
-    return min(now - timedelta(hours=1), opened + timedelta(days=rng.uniform(8, 24)))
+            group.opening = [(0, first)]
+        if first < total:  # a purchase goes to the overflow bin when there is one
+            group.purchase = (group.slots - 1, total - first)
 
 
 # -- layout: zones and bins with their place on the pick walk -----------------------------------
 def _layout(
     profile: DemoProfile, skus: Sequence[SkuDraft], groups: dict[tuple[int, int], _Group]
-) -> tuple[list[PlannedZone], list[PlannedBin], list[tuple[_Group, int, int]]]:
-    """Zones and bins of each warehouse, and the stock rows ``(group, slot, bin)`` in walk order.
+) -> tuple[list[PlannedZone], list[PlannedBin]]:
+    """Zones and bins of each warehouse, and each group's bins (``_Group.bins``).
 
     Shelving bins hold up to three SKUs of one product (sizes side by side), pallet places two;
     overflow bins come after the pick bins on the walk, and each zone is rounded up to whole
-    aisles, so there are free bins to receive into.  The supplier's warehouse has one bin per
-    product.  Bin codes are zone-aisle-shelf-level (``A-03-2-1``); the walk snakes through the
-    aisles (odd ones up, even ones down).
+    aisles with at least one bin to spare, so there are free bins to receive into.  The
+    supplier's warehouse has one bin per product.  Bin codes are zone-aisle-shelf-level
+    (``A-03-2-1``); the walk snakes through the aisles (odd ones up, even ones down).
     """
     zones: list[PlannedZone] = []
     bins: list[PlannedBin] = []
-    rows: list[tuple[_Group, int, int]] = []
     supplier = len(profile.warehouses)
     for warehouse in range(supplier + 1):
         mine = sorted((g for g in groups.values() if g.warehouse == warehouse), key=lambda g: g.sku)
@@ -435,7 +329,7 @@ def _layout(
                     bins.append(
                         PlannedBin(warehouse, len(zones) - 1, f"V-{len(product_bin):02d}", walk)
                     )
-                rows.append((group, 0, product_bin[product]))
+                group.bins[0] = product_bin[product]
             continue
         for code, name, order in ZONES:
             zones.append(PlannedZone(warehouse, code, name, order))
@@ -461,7 +355,7 @@ def _layout(
             places += [[(g, 1)] for g in here if g.slots == 2]
             shelves, levels = _SHELVES[code]
             per_aisle = shelves * levels
-            aisles = max(1, math.ceil(len(places) / per_aisle))
+            aisles = math.ceil((len(places) + 1) / per_aisle)  # at least one bin free
             for n in range(aisles * per_aisle):
                 aisle, spot = divmod(n, per_aisle)
                 shelf, level = divmod(spot, levels)
@@ -473,200 +367,53 @@ def _layout(
                         warehouse, zone, f"{code}-{aisle + 1:02d}-{shelf + 1}-{level + 1}", walk
                     )
                 )
-                if n < len(places):
-                    rows += [(group, slot, len(bins) - 1) for group, slot in places[n]]
-    return zones, bins, rows
+                for group, slot in places[n] if n < len(places) else ():
+                    group.bins[slot] = len(bins) - 1
+    return zones, bins
 
 
-# -- the month, replayed ------------------------------------------------------------------------
-@dataclass
-class _Row:
-    sku: int
-    warehouse: int
-    bin: int
-    on_hand: int = 0
-    reserved: int = 0
-    changed: datetime | None = None
-
-
-class _Replay:
-    """Apply the month's events in time order, writing ledger rows and reservations."""
-
-    def __init__(self, rows: list[_Row]) -> None:
-        self.rows = rows
-        self.ledger: list[PlannedMovement] = []
-        self.reservations: list[PlannedReservation] = []
-        self.of_order: dict[int, list[int]] = defaultdict(list)
-
-    def _move(
-        self, row_index: int, kind: LedgerKind, on_hand: int, reserved: int, at: datetime, **kw: Any
-    ) -> None:
-        row = self.rows[row_index]
-        row.on_hand += on_hand
-        row.reserved += reserved
-        row.changed = at
-        if row.on_hand < 0 or row.reserved < 0 or row.reserved > row.on_hand:
-            raise RuntimeError(f"demo stock plan broke a stock row: {row} after {kind}")
-        self.ledger.append(
-            PlannedMovement(row_index, kind, on_hand, reserved, row.on_hand, row.reserved, at, **kw)
-        )
-
-    def receive(
-        self, row_index: int, units: int, at: datetime, reason: str, reference: str
-    ) -> None:
-        self._move(row_index, LedgerKind.RECEIVE, units, 0, at, reason=reason, reference=reference)
-
-    def adjust(self, row_index: int, units: int, at: datetime) -> None:
-        self._move(
-            row_index,
-            LedgerKind.ADJUST,
-            units,
-            0,
-            at,
-            reason="盘点: 实物短缺, 按实盘数调整",
-            actor_role=Role.WAREHOUSE,
-            actor_label="",
-        )
-
-    def reserve(
-        self, use: _Use, order: PlannedOrder, groups: dict[tuple[int, int], _Group]
-    ) -> None:
-        step = use.reserve
-        for line_index, line in enumerate(order.lines):
-            slots = groups[(line.sku_index, use.warehouse)].rows
-            group_rows = [slots[n] for n in sorted(slots)]  # pick bin, then overflow
-            if len(group_rows) == 2:
-                self._replenish(group_rows[0], group_rows[1], line.quantity, step.at)
-            for row_index, units in self._choose(group_rows, line.quantity):
-                self.of_order[use.order_index].append(len(self.reservations))
-                self.reservations.append(
-                    PlannedReservation(
-                        use.order_index,
-                        line_index,
-                        row_index,
-                        units,
-                        ReservationStatus.ACTIVE,
-                        step.at,
-                        None,
-                        "",
-                    )
+def _receipts(
+    groups: dict[tuple[int, int], _Group], supplier: int, rng: random.Random, now: datetime
+) -> list[PlannedReceipt]:
+    """期初入库 per warehouse the day before the month, then one purchase order (采购入库) per
+    warehouse that bought more during the month."""
+    opening: dict[int, list[PlannedReceiptLine]] = defaultdict(list)
+    purchases: dict[int, list[PlannedReceiptLine]] = defaultdict(list)
+    for key in sorted(groups):
+        group = groups[key]
+        for slot, units in group.opening:
+            if units > 0:
+                opening[group.warehouse].append(
+                    PlannedReceiptLine(group.sku, group.bins[slot], units)
                 )
-                self._move(
-                    row_index,
-                    LedgerKind.RESERVE,
-                    0,
-                    units,
-                    step.at,
-                    reason=RESERVE_REASON,
-                    order_index=use.order_index,
-                    line_index=line_index,
-                    reservation_index=len(self.reservations) - 1,
-                    actor_role=step.actor_role,
-                    actor_label=step.actor_label,
-                )
-
-    def free(self, row_index: int) -> int:
-        return self.rows[row_index].on_hand - self.rows[row_index].reserved
-
-    def _replenish(self, pick: int, overflow: int, units: int, at: datetime) -> None:
-        """补货: when the pick bin cannot hold a line, staff move stock down from the overflow
-        bin first (移库), at least what is missing and at least half of what is up there."""
-        missing = units - self.free(pick)
-        spare = self.free(overflow)
-        if missing <= 0 or spare <= 0:
-            return
-        moved = min(spare, max(missing, math.ceil(spare / 2)))
-        for row_index, kind, units_moved in (
-            (overflow, LedgerKind.TRANSFER_OUT, -moved),
-            (pick, LedgerKind.TRANSFER_IN, moved),
-        ):
-            self._move(
-                row_index,
-                kind,
-                units_moved,
-                0,
-                at,
-                reason="补货: 备货位移至拣货位",
-                actor_role=Role.WAREHOUSE,
-                actor_label="",
+        if group.purchase is not None:
+            slot, units = group.purchase
+            purchases[group.warehouse].append(
+                PlannedReceiptLine(group.sku, group.bins[slot], units)
             )
-
-    def _choose(self, row_indexes: Sequence[int], units: int) -> list[tuple[int, int]]:
-        """One bin holding the whole line, first on the walk; else the fullest bins first."""
-        free = {i: self.free(i) for i in row_indexes}
-        whole = [i for i in row_indexes if free[i] >= units]
-        if whole:
-            return [(whole[0], units)]
-        taken: list[tuple[int, int]] = []
-        for i in sorted(row_indexes, key=lambda i: -free[i]):
-            take = min(free[i], units)
-            if take > 0:
-                taken.append((i, take))
-                units -= take
-        if units:
-            raise RuntimeError("demo stock plan does not cover a reservation")
-        return taken
-
-    def close(self, use: _Use) -> None:
-        step = use.end
-        assert step is not None
-        kind = LedgerKind.COMMIT if use.shipped else LedgerKind.RELEASE
-        status = ReservationStatus.COMMITTED if use.shipped else ReservationStatus.RELEASED
-        reason = COMMIT_REASON if use.shipped else f"{RELEASE_PREFIX}{step.reason}"
-        for index in self.of_order[use.order_index]:
-            held = self.reservations[index]
-            self.reservations[index] = PlannedReservation(
-                held.order_index,
-                held.line_index,
-                held.stock_index,
-                held.quantity,
-                status,
-                held.created_at,
-                step.at,
-                reason,
-            )
-            self._move(
-                held.stock_index,
-                kind,
-                -held.quantity if use.shipped else 0,
-                -held.quantity,
-                step.at,
-                reason=reason,
-                order_index=held.order_index,
-                line_index=held.line_index,
-                reservation_index=index,
-                actor_role=step.actor_role,
-                actor_label=step.actor_label,
-            )
+    opened = (now - timedelta(days=DAYS + 1)).astimezone(BEIJING).date()
+    receipts: list[PlannedReceipt] = []
+    for warehouse in sorted(opening):
+        reason = "供应商期初库存" if warehouse == supplier else "期初入库"
+        reference = f"QC{opened:%Y%m%d}-{warehouse + 1:02d}"
+        receipts += _in_parts(warehouse, opening[warehouse], reason, reference)
+    for number, warehouse in enumerate(sorted(purchases), start=1):
+        day = opened + timedelta(days=rng.randint(8, 24))
+        reason = "供应商补货" if warehouse == supplier else "采购入库"
+        reference = f"PO{day:%Y%m%d}{number:04d}"
+        receipts += _in_parts(warehouse, purchases[warehouse], reason, reference)
+    return receipts
 
 
-@dataclass(frozen=True, slots=True)
-class _Receipt:
-    row: int
-    units: int
-    reason: str
-    reference: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Count:
-    row: int
-    units: int
-
-
-@dataclass(frozen=True, slots=True)
-class _Reserve:
-    use: _Use
-
-
-@dataclass(frozen=True, slots=True)
-class _Close:
-    use: _Use
-
-
-_Event = _Receipt | _Count | _Reserve | _Close
-#: At the same instant: goods arrive, then orders reserve, then ship or cancel, then counts.
-_SAME_TIME_ORDER = {_Receipt: 0, _Reserve: 1, _Close: 2, _Count: 3}
+def _in_parts(
+    warehouse: int, lines: Sequence[PlannedReceiptLine], reason: str, reference: str
+) -> list[PlannedReceipt]:
+    """A receipt in parts of at most ``MAX_BULK_ITEMS`` lines (the most one receipt takes),
+    all under the same number."""
+    return [
+        PlannedReceipt(warehouse, tuple(lines[i : i + MAX_BULK_ITEMS]), reason, reference)
+        for i in range(0, len(lines), MAX_BULK_ITEMS)
+    ]
 
 
 def plan_inventory(
@@ -677,71 +424,28 @@ def plan_inventory(
     seed: int,
     now: datetime,
 ) -> InventoryPlan:
-    """The inventory behind ``orders`` (planned for ``profile`` up to ``now``): the same for the
-    same seed, from a random stream of its own so that the orders stay as they were."""
+    """The warehouses and goods behind ``orders`` (planned for ``profile`` up to ``now``): the
+    same for the same seed, from a random stream of its own so that the orders stay as they
+    were."""
     rng = random.Random(f"orderflow-demo-stock:{seed}:{profile.slug}")
     supplier = len(profile.warehouses)
-    day_before = (now - timedelta(days=DAYS + 1)).astimezone(BEIJING).date()
-    opened = datetime.combine(day_before, time(9), tzinfo=BEIJING)
-
-    uses = _uses(profile, orders)
-    backorders, sold_out = _backorders(orders, uses)
-    groups = _groups(profile, skus, orders, uses, sold_out)
-    _plan_receipts(groups, skus, supplier, rng, opened, now)
-    zones, bins, placed = _layout(profile, skus, groups)
-
-    rows: list[_Row] = []
-    for group, slot, bin_index in placed:
-        group.rows[slot] = len(rows)
-        rows.append(_Row(group.sku, group.warehouse, bin_index))
-
-    events: list[tuple[datetime, _Event]] = []
-    for key in sorted(groups):
-        group = groups[key]
-        for at, slot, units, reason, reference in group.receipts:
-            events.append((at, _Receipt(group.rows[slot], units, reason, reference)))
-        if group.adjust is not None:
-            events.append((group.adjust[0], _Count(group.rows[0], group.adjust[1])))
-    for use in uses:
-        events.append((use.reserve.at, _Reserve(use)))
-        if use.end is not None:
-            events.append((use.end.at, _Close(use)))
-    events.sort(key=lambda e: (e[0], _SAME_TIME_ORDER[type(e[1])]))  # stable otherwise
-
-    replay = _Replay(rows)
-    for at, event in events:
-        if isinstance(event, _Receipt):
-            replay.receive(event.row, event.units, at, event.reason, event.reference)
-        elif isinstance(event, _Count):
-            replay.adjust(event.row, event.units, at)
-        elif isinstance(event, _Reserve):
-            replay.reserve(event.use, orders[event.use.order_index], groups)
-        else:
-            replay.close(event.use)
-
-    # Set now, on the bin that holds most of the SKU there (the one staff would watch).
-    safety = {
-        max(group.rows.values(), key=lambda i: (replay.free(i), -i)): group.safety
-        for group in groups.values()
-        if group.safety
-    }
-    stock = [
-        PlannedStock(
-            row.sku,
-            row.warehouse,
-            row.bin,
-            row.on_hand,
-            row.reserved,
-            safety.get(i, 0),
-            row.changed or opened,
-        )
-        for i, row in enumerate(rows)
+    reaching = [i for i, order in enumerate(orders) if order.reaches_loop]
+    short = _short_skus(orders, reaching)
+    groups = _groups(profile, skus, orders, reaching, short)
+    _size(groups, skus, short, supplier, rng)
+    zones, bins = _layout(profile, skus, groups)
+    receipts = _receipts(groups, supplier, rng, now)
+    ordered = [groups[key] for key in sorted(groups)]
+    restocks = [
+        PlannedRestock(g.sku, g.bins[1], g.bins[0])
+        for g in ordered
+        if g.slots == 2 and not g.running_low
     ]
+    # On the pick bin: the one staff watch, and where a bestseller selling out runs dry first.
+    safety = [PlannedSafety(g.sku, g.bins[0], g.safety) for g in ordered if g.safety]
     policies = [
         PlannedPolicy(i, POLICIES[shop.channel])
         for i, shop in enumerate(profile.shops)
         if shop.channel in POLICIES
     ]
-    return InventoryPlan(
-        zones, bins, stock, replay.reservations, replay.ledger, backorders, policies, opened
-    )
+    return InventoryPlan(zones, bins, receipts, restocks, safety, frozenset(short), policies)
