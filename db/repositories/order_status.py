@@ -2,10 +2,11 @@
 and its ``order.updated`` outbox event, for any number of orders, in one statement.
 
 Every status change goes through ``write_status_changes`` (the reservation loop for a whole
-batch, ``domain.orders.service.change_status`` for one order), so the three can never
-disagree.  An order whose status is no longer ``from_status`` is not changed (the caller holds
-its lock, so that is a bug, reported by the returned count).  The outbox ``NOTIFY`` is sent
-with the rows, and like them it is delivered only if the transaction commits.
+batch, ``domain.orders.service.change_statuses`` for any other change, from one order to a
+demo's thousands), so the three can never disagree.  An order whose status is no longer
+``from_status`` is not changed (the caller holds its lock, so that is a bug, reported by the
+returned count).  The outbox ``NOTIFY`` is sent with the rows, and like them it is delivered
+only if the transaction commits.
 """
 
 from __future__ import annotations
