@@ -79,12 +79,9 @@ class StatusChange:
     reason: str = ""
 
 
-async def change_statuses(
-    uow: UnitOfWork, actor: Actor, changes: Sequence[StatusChange]
-) -> dict[int, OrderStatus]:
-    """Move each order to its target and record why; all or none.  Returns each order's
-    status before.  Who may make a change is the caller's business (this checks the state
-    machine, not the actor's role)."""
+async def change_statuses(uow: UnitOfWork, actor: Actor, changes: Sequence[StatusChange]) -> None:
+    """Move each order to its target and record why; all or none.  Who may make a change is
+    the caller's business (this checks the state machine, not the actor's role)."""
     order_ids = [c.order_id for c in changes]
     if len(set(order_ids)) != len(order_ids):
         raise ValueError("an order changes status at most once per call")
@@ -123,7 +120,6 @@ async def change_statuses(
     if written.at is not None:
         for write in writes:
             uow.orders.note_status(write.order_id, write.to_status, written.at)
-    return {c.order_id: OrderStatus(locked[c.order_id].status) for c in changes}
 
 
 async def change_status(
