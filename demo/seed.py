@@ -579,12 +579,14 @@ class _Loader:
         staff = self.users[Role.WAREHOUSE]
         wanted = {self.sku_ids[r.sku_index] for r in inventory.restocks}
         wanted |= {self.sku_ids[sku] for sku in inventory.short_skus}
-        rows_of = StockFilter(sku_ids=frozenset(wanted))
-        found = await queries.count_stock_levels(uow, staff, rows_of)
-        levels = {
-            (row.sku_id, row.bin_id): row
-            for row in await queries.stock_levels(uow, staff, rows_of, 0, found)
-        }
+        levels = {}
+        if wanted:  # (an empty filter means every row)
+            rows_of = StockFilter(sku_ids=frozenset(wanted))
+            found = await queries.count_stock_levels(uow, staff, rows_of)
+            levels = {
+                (row.sku_id, row.bin_id): row
+                for row in await queries.stock_levels(uow, staff, rows_of, 0, found)
+            }
         moves = []
         for restock in inventory.restocks:
             sku = self.sku_ids[restock.sku_index]
