@@ -332,7 +332,7 @@ def demo(
     orders: Annotated[int, typer.Option(min=0, help="Orders for the main demo seller.")] = 2000,
 ) -> None:
     """Start everything in one process with demo data: server, worker, GraphiQL."""
-    from domain.demo.seed import load_demo
+    from demo.seed import load_demo
     from workers.runtime import run_worker
 
     settings = _settings()
@@ -377,7 +377,7 @@ def demo(
 
 
 def _print_banner(summary: object, host: str, port: int) -> None:
-    from domain.demo.seed import DemoSummary
+    from demo.seed import DemoSummary
 
     assert isinstance(summary, DemoSummary)
     shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host

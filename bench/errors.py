@@ -48,6 +48,7 @@ from db.migrate import upgrade
 from db.settings import Settings
 from db.tables import User
 from db.uow import UnitOfWork
+from demo.repository import DemoRepository
 from domain.accounts.model import Role
 from domain.accounts.tokens import issue_session_token
 
@@ -104,7 +105,7 @@ async def make_seller(db: Database, orders: int) -> tuple[int, User, User]:
             for role in (Role.MANAGER, Role.SUPPLIER)
         ]
         shop = await uow.shops.add_shop("TMALL", "Bench shop")
-        await uow.demo.add_orders(
+        await DemoRepository(uow.session, org.id).add_orders(
             [
                 {
                     "shop_id": shop.id,

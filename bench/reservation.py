@@ -7,7 +7,7 @@ In one run, on that database, at the same concurrency:
 (a) raw ceiling: plain asyncpg transactions doing ``SELECT ... FOR UPDATE`` + ``UPDATE`` +
     ``INSERT`` on one hot row, i.e. the least any correct reservation must do;
 (b) orderflow, one hot SKU: every order reserves 1 unit of the same SKU (one stock row), through
-    ``domain.inventory.service.reserve_order`` (unit of work, RLS, order lock, stock lock,
+    ``domain.inventory.reservation.reserve_order`` (unit of work, RLS, order lock, stock lock,
     reservation + ledger + status history + outbox, commit);
 (c) orderflow, 1,000 SKUs: the same with each order on a random one of 1,000 SKUs;
 
@@ -52,10 +52,11 @@ from db.engine import Database
 from db.migrate import upgrade
 from db.settings import Settings
 from db.uow import UnitOfWork
+from demo.repository import DemoRepository
 from domain.accounts.model import Actor
-from domain.inventory import service
+from domain.inventory import layout, reservation, stock_moves
+from domain.inventory.layout import BinDraft
 from domain.inventory.model import MAX_BULK_ITEMS, ReceiveLine
-from domain.inventory.service import BinDraft
 from domain.paging import Page
 
 
@@ -201,17 +202,18 @@ async def make_seller(db: Database, skus: int, units_per_sku: int) -> tuple[Acto
     actor = Actor.system(org.id, label="bench")
     async with UnitOfWork(db, org.id) as uow:
         await uow.shops.add_shop("TMALL", "Bench shop")
-        warehouse = await service.create_warehouse(
+        warehouse = await layout.create_warehouse(
             uow, actor, code="WH1", name="Bench", provinces=["浙江省"], priority=1
         )
         assert warehouse.id is not None
-        zone = await service.create_zone(uow, actor, warehouse_id=warehouse.id, code="A")
+        zone = await layout.create_zone(uow, actor, warehouse_id=warehouse.id, code="A")
         assert zone.id is not None
-        bins = await service.create_bins(
+        bins = await layout.create_bins(
             uow, actor, zone_id=zone.id, bins=[BinDraft(f"A-01-1-{i}", i) for i in range(10)]
         )
-        [product_id] = await uow.demo.add_products([{"code": "P", "name": "Bench product"}])
-        sku_ids = await uow.demo.add_skus(
+        rows = DemoRepository(uow.session, org.id)
+        [product_id] = await rows.add_products([{"code": "P", "name": "Bench product"}])
+        sku_ids = await rows.add_skus(
             [
                 {"product_id": product_id, "code": f"S{i:04d}", "name": f"SKU {i}"}
                 for i in range(skus)
@@ -222,7 +224,7 @@ async def make_seller(db: Database, skus: int, units_per_sku: int) -> tuple[Acto
             for i, sku in enumerate(sku_ids)
         ]
         for start in range(0, len(lines), MAX_BULK_ITEMS):
-            await service.receive_stock(
+            await stock_moves.receive_stock(
                 uow,
                 actor,
                 warehouse_id=warehouse.id,
@@ -239,10 +241,11 @@ async def make_orders(
     rng = random.Random(42)
     now = datetime.now(UTC)
     async with UnitOfWork(db, actor.org_id) as uow:
+        rows = DemoRepository(uow.session, actor.org_id)
         shop = await uow.shops.manual_shop()
         if shop is None:
             shop = (await uow.shops.list_shops("TMALL", Page(size=1))).rows[0]
-        order_ids = await uow.demo.add_orders(
+        order_ids = await rows.add_orders(
             [
                 {
                     "shop_id": shop.id,
@@ -261,7 +264,7 @@ async def make_orders(
                 for i in range(count)
             ]
         )
-        await uow.demo.add_order_lines(
+        await rows.add_order_lines(
             [
                 {
                     "order_id": order_id,
@@ -325,7 +328,7 @@ async def bench_service(
         await conn.commit()
 
     async def reserve(ids: list[int], i: int) -> None:
-        result = await service.reserve_order(db, actor, ids[i])
+        result = await reservation.reserve_order(db, actor, ids[i])
         if result.backordered:
             raise RuntimeError(f"order {ids[i]} was backordered")
 

@@ -25,12 +25,15 @@ from sqlalchemy.util import greenlet_spawn
 from db.engine import APP_ROLE, SYSTEM_ROLE, Database
 from db.repositories.accounts import AccountRepository
 from db.repositories.catalog import CatalogRepository
-from db.repositories.demo import DemoRepository
 from db.repositories.events import EventRepository
-from db.repositories.inventory import InventoryRepository
+from db.repositories.layout import LayoutRepository
 from db.repositories.notifications import NotificationRepository
 from db.repositories.orders import OrderRepository
+from db.repositories.reconciliation import ReconciliationRepository
+from db.repositories.shop_policies import ShopPolicyRepository
 from db.repositories.shops import ShopRepository
+from db.repositories.stock_moves import StockMoveRepository
+from db.repositories.stock_queries import StockQueryRepository
 from db.repositories.suppliers import SupplierReachRepository
 from db.tables import AuditEntry, OutboxEvent
 
@@ -121,6 +124,18 @@ class UnitOfWork:
     async def rollback(self) -> None:
         await self.session.rollback()
 
+    async def driver(self) -> Any:
+        """The asyncpg connection of this transaction, for the driver-level statements that
+        ``DriverUnitOfWork`` code uses too (``db.repositories.locks``,
+        ``db.repositories.order_status``): the same transaction, role, organisation and
+        ``lock_timeout``.  Pending ORM changes are flushed first, so those statements see
+        them; what they change is not in ORM objects already loaded (callers that keep such
+        objects set the new values themselves)."""
+        await self.session.flush()
+        connection = await self.session.connection()
+        raw = await connection.get_raw_connection()
+        return raw.driver_connection
+
     # -- repositories -------------------------------------------------------------------------
     def _scoped_org(self) -> int:
         if self.org_id is None:
@@ -144,12 +159,24 @@ class UnitOfWork:
         return OrderRepository(self.session, self._scoped_org())
 
     @property
-    def demo(self) -> DemoRepository:
-        return DemoRepository(self.session, self._scoped_org())
+    def layout(self) -> LayoutRepository:
+        return LayoutRepository(self.session, self._scoped_org())
 
     @property
-    def inventory(self) -> InventoryRepository:
-        return InventoryRepository(self.session, self._scoped_org())
+    def stock_moves(self) -> StockMoveRepository:
+        return StockMoveRepository(self.session, self._scoped_org())
+
+    @property
+    def stock_queries(self) -> StockQueryRepository:
+        return StockQueryRepository(self.session, self._scoped_org())
+
+    @property
+    def shop_policies(self) -> ShopPolicyRepository:
+        return ShopPolicyRepository(self.session, self._scoped_org())
+
+    @property
+    def reconciliation(self) -> ReconciliationRepository:
+        return ReconciliationRepository(self.session, self._scoped_org())
 
     @property
     def notifications(self) -> NotificationRepository:

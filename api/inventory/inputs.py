@@ -11,16 +11,17 @@ from datetime import datetime
 import strawberry
 
 from api.ids import decode_id
-from db.repositories.inventory import LedgerFilter, StockFilter
+from domain.inventory.layout import BinDraft
 from domain.inventory.model import (
     AdjustLine,
+    LedgerFilter,
     LedgerKind,
     ReceiveLine,
     SafetyLine,
     ShopStockPolicy,
+    StockFilter,
     TransferLine,
 )
-from domain.inventory.service import BinDraft
 
 
 def _ids(values: list[strawberry.ID] | None, type_name: str, field: str) -> frozenset[int]:

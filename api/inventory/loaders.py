@@ -21,7 +21,7 @@ from db.engine import Database
 from db.tables import Backorder, Bin, Reservation, Stock, StockLedgerEntry, Zone
 from db.uow import UnitOfWork
 from domain.accounts.model import Actor
-from domain.inventory import service
+from domain.inventory import layout, queries, shop_policies
 from domain.inventory.model import ShopStockPolicy
 
 V = TypeVar("V")
@@ -53,32 +53,32 @@ class InventoryLoaders:
 
     @cached_property
     def zone(self) -> DataLoader[int, Zone | None]:
-        return self._rows(service.zones_by_ids)
+        return self._rows(layout.zones_by_ids)
 
     @cached_property
     def bin(self) -> DataLoader[int, Bin | None]:
-        return self._rows(service.bins_by_ids)
+        return self._rows(layout.bins_by_ids)
 
     @cached_property
     def stock_level(self) -> DataLoader[int, Stock | None]:
-        return self._rows(service.stock_levels_by_ids)
+        return self._rows(queries.stock_levels_by_ids)
 
     @cached_property
     def ledger_entry(self) -> DataLoader[int, StockLedgerEntry | None]:
-        return self._rows(service.ledger_by_ids)
+        return self._rows(queries.ledger_by_ids)
 
     @cached_property
     def reservation(self) -> DataLoader[int, Reservation | None]:
-        return self._rows(service.reservations_by_ids)
+        return self._rows(queries.reservations_by_ids)
 
     @cached_property
     def backorder(self) -> DataLoader[int, Backorder | None]:
-        return self._rows(service.backorders_by_ids)
+        return self._rows(queries.backorders_by_ids)
 
     @cached_property
     def sku_available(self) -> DataLoader[int, int]:
         """Available stock of a SKU summed over active warehouses (what channels share)."""
-        return self._batch(service.available_by_sku, int)
+        return self._batch(queries.available_by_sku, int)
 
     @cached_property
     def shop_policies(self) -> DataLoader[int, dict[int, ShopStockPolicy]]:
@@ -87,7 +87,7 @@ class InventoryLoaders:
         async def fetch(
             uow: UnitOfWork, actor: Actor, keys: Sequence[int]
         ) -> dict[int, dict[int, ShopStockPolicy]]:
-            policies = await service.shop_policies(uow, actor)
+            policies = await shop_policies.shop_policies(uow, actor)
             return dict.fromkeys(keys, policies)
 
         return self._batch(fetch, dict)
@@ -98,7 +98,7 @@ class InventoryLoaders:
             uow: UnitOfWork, actor: Actor, ids: Sequence[int]
         ) -> dict[int, list[Reservation]]:
             grouped: dict[int, list[Reservation]] = defaultdict(list)
-            for row in await service.reservations_of_orders(uow, actor, ids):
+            for row in await queries.reservations_of_orders(uow, actor, ids):
                 grouped[row.order_id].append(row)
             return grouped
 

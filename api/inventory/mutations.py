@@ -42,7 +42,7 @@ from api.inventory.types import (
     ZonePayload,
 )
 from api.permissions import IsAuthenticated
-from domain.inventory import service
+from domain.inventory import layout, shop_policies, stock_moves
 from domain.inventory.model import StockState
 
 
@@ -63,7 +63,7 @@ class InventoryMutations:
             warehouse_id = decode_id(input.warehouse_id, "Warehouse", field="warehouseId")
             lines = input.lines()
             async with ctx.uow() as uow:
-                states = await service.receive_stock(
+                states = await stock_moves.receive_stock(
                     uow,
                     actor,
                     warehouse_id=warehouse_id,
@@ -86,7 +86,7 @@ class InventoryMutations:
             actor = ctx.require_actor()
             lines = input.lines()
             async with ctx.uow() as uow:
-                states = await service.adjust_stock(
+                states = await stock_moves.adjust_stock(
                     uow, actor, items=lines, reason=input.reason, reference=input.reference
                 )
                 await uow.commit()
@@ -104,7 +104,7 @@ class InventoryMutations:
             actor = ctx.require_actor()
             lines = input.lines()
             async with ctx.uow() as uow:
-                states = await service.transfer_stock(
+                states = await stock_moves.transfer_stock(
                     uow, actor, items=lines, reason=input.reason, reference=input.reference
                 )
                 await uow.commit()
@@ -122,7 +122,7 @@ class InventoryMutations:
             actor = ctx.require_actor()
             lines = input.lines()
             async with ctx.uow() as uow:
-                states = await service.set_safety_stock(uow, actor, items=lines)
+                states = await stock_moves.set_safety_stock(uow, actor, items=lines)
                 await uow.commit()
             return _levels(states)
 
@@ -143,7 +143,7 @@ class InventoryMutations:
             line_id = decode_id(input.order_line_id, "OrderLine", field="orderLineId")
             bin_id = decode_id(input.bin_id, "Bin", field="binId")
             async with ctx.uow() as uow:
-                state = await service.restock_return(
+                state = await stock_moves.restock_return(
                     uow,
                     actor,
                     order_id=order_id,
@@ -166,7 +166,7 @@ class InventoryMutations:
 
         async def action() -> WarehousePayload:
             async with ctx.uow() as uow:
-                row = await service.create_warehouse(
+                row = await layout.create_warehouse(
                     uow,
                     ctx.require_actor(),
                     code=input.code,
@@ -189,7 +189,7 @@ class InventoryMutations:
         async def action() -> WarehousePayload:
             pk = decode_id(input.id, "Warehouse")
             async with ctx.uow() as uow:
-                row = await service.update_warehouse(
+                row = await layout.update_warehouse(
                     uow,
                     ctx.require_actor(),
                     pk,
@@ -211,7 +211,7 @@ class InventoryMutations:
         async def action() -> ZonePayload:
             warehouse_id = decode_id(input.warehouse_id, "Warehouse", field="warehouseId")
             async with ctx.uow() as uow:
-                row = await service.create_zone(
+                row = await layout.create_zone(
                     uow,
                     ctx.require_actor(),
                     warehouse_id=warehouse_id,
@@ -231,7 +231,7 @@ class InventoryMutations:
         async def action() -> ZonePayload:
             pk = decode_id(input.id, "Zone")
             async with ctx.uow() as uow:
-                row = await service.update_zone(
+                row = await layout.update_zone(
                     uow, ctx.require_actor(), pk, name=input.name, walk_order=input.walk_order
                 )
                 await uow.commit()
@@ -246,7 +246,7 @@ class InventoryMutations:
         async def action() -> BinsPayload:
             zone_id = decode_id(input.zone_id, "Zone", field="zoneId")
             async with ctx.uow() as uow:
-                rows = await service.create_bins(
+                rows = await layout.create_bins(
                     uow, ctx.require_actor(), zone_id=zone_id, bins=input.drafts()
                 )
                 await uow.commit()
@@ -261,7 +261,7 @@ class InventoryMutations:
         async def action() -> BinPayload:
             pk = decode_id(input.id, "Bin")
             async with ctx.uow() as uow:
-                row = await service.update_bin(
+                row = await layout.update_bin(
                     uow, ctx.require_actor(), pk, code=input.code, walk_seq=input.walk_seq
                 )
                 await uow.commit()
@@ -278,7 +278,7 @@ class InventoryMutations:
         async def action() -> ShopStockPolicyPayload:
             shop_id = decode_id(input.shop_id, "Shop", field="shopId")
             async with ctx.uow() as uow:
-                row = await service.set_shop_stock_policy(
+                row = await shop_policies.set_shop_stock_policy(
                     uow, ctx.require_actor(), shop_id, input.policy()
                 )
                 await uow.commit()

@@ -25,10 +25,9 @@ from api.inventory.types import (
 from api.node import loaded, register_node
 from api.pagination import Connection, PageRequest, list_connection
 from api.permissions import OrdersRead, StockRead
-from db.repositories.inventory import LedgerFilter, StockFilter
 from domain.errors import DomainError
-from domain.inventory import reservation, service
-from domain.inventory.model import BackorderStatus
+from domain.inventory import layout, queries, reservation, shop_policies
+from domain.inventory.model import BackorderStatus, LedgerFilter, StockFilter
 
 
 @strawberry.type
@@ -54,13 +53,13 @@ class InventoryQueries:
         page = await list_connection(
             info,
             PageRequest(first, after, last, before),
-            lambda uow, actor: service.count_stock_levels(uow, actor, flt),
-            lambda uow, actor, page: service.stock_levels(uow, actor, flt, page),
+            lambda uow, actor: queries.count_stock_levels(uow, actor, flt),
+            lambda uow, actor, page: queries.stock_levels(uow, actor, flt, page),
             StockLevel.from_row,
             filter=flt,
         )
         async with ctx.uow() as uow:
-            totals = await service.stock_totals(uow, ctx.require_actor(), flt)
+            totals = await queries.stock_totals(uow, ctx.require_actor(), flt)
         pending = await reservation.pending_reservations(
             ctx.services.db, ctx.require_actor().org_id
         )
@@ -92,8 +91,8 @@ class InventoryQueries:
         return await list_connection(
             info,
             PageRequest(first, after, last, before),
-            lambda uow, actor: service.count_ledger_entries(uow, actor, flt),
-            lambda uow, actor, page: service.ledger_entries(uow, actor, flt, page),
+            lambda uow, actor: queries.count_ledger_entries(uow, actor, flt),
+            lambda uow, actor, page: queries.ledger_entries(uow, actor, flt, page),
             StockLedgerEntry.from_row,
             filter=flt,
         )
@@ -116,8 +115,8 @@ class InventoryQueries:
         return await list_connection(
             info,
             PageRequest(first, after, last, before),
-            lambda uow, actor: service.count_backorders(uow, actor, status, skus),
-            lambda uow, actor, page: service.backorders(uow, actor, status, skus, page),
+            lambda uow, actor: queries.count_backorders(uow, actor, status, skus),
+            lambda uow, actor, page: queries.backorders(uow, actor, status, skus, page),
             Backorder.from_row,
             filter={"status": status, "skuIds": skus},
         )
@@ -128,7 +127,7 @@ class InventoryQueries:
         pk = decode_id_or_raise(warehouse_id, "Warehouse", field="warehouseId")
         try:
             async with ctx.uow() as uow:
-                rows = await service.zones_of(uow, ctx.require_actor(), pk)
+                rows = await layout.zones_of(uow, ctx.require_actor(), pk)
         except DomainError as exc:
             raise from_domain(exc) from exc
         return [Zone.from_row(row) for row in rows]
@@ -155,8 +154,8 @@ class InventoryQueries:
         return await list_connection(
             info,
             PageRequest(first, after, last, before),
-            lambda uow, actor: service.count_bins(uow, actor, zone_id=zone, warehouse_id=warehouse),
-            lambda uow, actor, page: service.find_bins(
+            lambda uow, actor: layout.count_bins(uow, actor, zone_id=zone, warehouse_id=warehouse),
+            lambda uow, actor, page: layout.find_bins(
                 uow, actor, zone_id=zone, warehouse_id=warehouse, page=page
             ),
             Bin.from_row,
@@ -174,7 +173,7 @@ class InventoryQueries:
         pk = decode_id_or_raise(order_id, "Order", field="orderId")
         try:
             async with ctx.uow() as uow:
-                rows = await service.reservations_for_order(uow, ctx.require_actor(), pk)
+                rows = await queries.reservations_for_order(uow, ctx.require_actor(), pk)
         except DomainError as exc:
             raise from_domain(exc) from exc
         return [Reservation.from_row(row) for row in rows]
@@ -184,7 +183,7 @@ class InventoryQueries:
         ctx = info.context
         try:
             async with ctx.uow() as uow:
-                rows = await service.shop_stock_policies(uow, ctx.require_actor())
+                rows = await shop_policies.shop_stock_policies(uow, ctx.require_actor())
         except DomainError as exc:
             raise from_domain(exc) from exc
         return [ShopStockPolicy.from_row(row) for row in rows]

@@ -18,7 +18,6 @@ from api.inventory.loaders import inventory_loaders
 from api.pagination import Connection
 from api.permissions import CatalogRead, ShopsRead
 from db import tables
-from db.repositories.inventory import StockTotals as StockTotalsRow
 from domain.errors import ErrorCode
 from domain.inventory.model import (
     BackorderStatus,
@@ -27,6 +26,7 @@ from domain.inventory.model import (
     StockState,
     channel_available,
 )
+from domain.inventory.model import StockTotals as StockTotalsRow
 
 StockLedgerKindEnum = strawberry.enum(LedgerKind, name="StockLedgerKind")
 ReservationStatusEnum = strawberry.enum(ReservationStatus, name="ReservationStatus")

@@ -67,6 +67,15 @@ class CatalogRepository(Repository):
     async def skus_by_ids(self, ids: Sequence[int]) -> dict[int, Sku]:
         return await self._by_ids(Sku, ids)
 
+    async def known_skus(self, ids: Sequence[int]) -> set[int]:
+        """Which of ``ids`` are this organisation's SKUs (the ids only: input checks)."""
+        if not ids:
+            return set()
+        rows = await self.session.scalars(
+            select(col(Sku.id)).where(col(Sku.org_id) == self.org_id, col(Sku.id).in_(set(ids)))
+        )
+        return {int(i) for i in rows if i is not None}
+
     async def skus_by_codes(self, codes: Sequence[str]) -> dict[str, Sku]:
         if not codes:
             return {}

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.util import greenlet_spawn
@@ -34,7 +35,7 @@ RESERVATION_QUEUE_KEY = 0x0F0F_0002 << 32
 RESERVATION_LOOP_KEY = 0x0F0F_0003 << 32
 
 _LOCK_ORDERS_SQL = """
-SELECT id, status FROM orders
+SELECT id, status, shop_id, external_id, total_fen, supplier_id FROM orders
 WHERE org_id = $1 AND id = ANY(CAST($2 AS bigint[]))
 ORDER BY id
 FOR UPDATE
@@ -49,6 +50,16 @@ JOIN zones z ON z.org_id = b.org_id AND z.id = b.zone_id
 JOIN warehouses w ON w.org_id = s.org_id AND w.id = s.warehouse_id
 WHERE s.org_id = $1 AND s.sku_id = ANY(CAST($2 AS bigint[])) AND w.is_active
   AND s.on_hand - s.reserved - s.safety > 0
+ORDER BY s.id
+FOR UPDATE OF s
+"""
+
+_LOCK_STOCK_AT_SQL = """
+SELECT s.id, s.sku_id, s.warehouse_id, s.bin_id, s.on_hand, s.reserved, s.safety
+FROM stock s
+JOIN unnest(CAST($2 AS bigint[]), CAST($3 AS bigint[])) AS k(sku_id, bin_id)
+  ON s.sku_id = k.sku_id AND s.bin_id = k.bin_id
+WHERE s.org_id = $1
 ORDER BY s.id
 FOR UPDATE OF s
 """
@@ -99,12 +110,39 @@ async def reservation_loop_lease(db: Database, org_id: int) -> AsyncIterator[boo
         await greenlet_spawn(raw.close)
 
 
+@dataclass(frozen=True)
+class LockedOrder:
+    """An order row as locked: what a status change checks and announces."""
+
+    order_id: int
+    status: str
+    shop_id: int
+    external_id: str
+    total_fen: int
+    supplier_id: int | None
+
+
 async def lock_orders(conn: Any, org_id: int, order_ids: Sequence[int]) -> dict[int, str]:
     """Lock orders by primary key; returns the status of each one found."""
+    return {o.order_id: o.status for o in (await lock_order_rows(conn, org_id, order_ids))}
+
+
+async def lock_order_rows(conn: Any, org_id: int, order_ids: Sequence[int]) -> list[LockedOrder]:
+    """Lock orders by primary key; returns the ones found, as locked, by id."""
     if not order_ids:
-        return {}
+        return []
     rows = await conn.fetch(_LOCK_ORDERS_SQL, org_id, sorted(set(order_ids)))
-    return {r["id"]: r["status"] for r in rows}
+    return [
+        LockedOrder(
+            order_id=r["id"],
+            status=r["status"],
+            shop_id=r["shop_id"],
+            external_id=r["external_id"],
+            total_fen=r["total_fen"],
+            supplier_id=r["supplier_id"],
+        )
+        for r in rows
+    ]
 
 
 async def lock_available_stock(conn: Any, org_id: int, sku_ids: Sequence[int]) -> list[StockSlot]:
@@ -125,6 +163,20 @@ async def lock_available_stock(conn: Any, org_id: int, sku_ids: Sequence[int]) -
         )
         for row in rows
     ]
+
+
+async def lock_stock_at(
+    conn: Any, org_id: int, keys: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], StockState]:
+    """Lock the stock rows of (sku, bin) ``keys`` by primary key; returns those found."""
+    if not keys:
+        return {}
+    ordered = sorted(set(keys))
+    rows = await conn.fetch(
+        _LOCK_STOCK_AT_SQL, org_id, [k[0] for k in ordered], [k[1] for k in ordered]
+    )
+    states = [_state(r) for r in rows]
+    return {s.key: s for s in states}
 
 
 async def lock_stock(conn: Any, org_id: int, stock_ids: Sequence[int]) -> dict[int, StockState]:

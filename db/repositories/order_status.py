@@ -2,10 +2,11 @@
 and its ``order.updated`` outbox event, for any number of orders, in one statement.
 
 Every status change goes through ``write_status_changes`` (the reservation loop for a whole
-batch, ``domain.orders.service.change_status`` for one order), so the three can never
-disagree.  An order whose status is no longer ``from_status`` is not changed (the caller holds
-its lock, so that is a bug, reported by the returned count).  The outbox ``NOTIFY`` is sent
-with the rows, and like them it is delivered only if the transaction commits.
+batch, ``domain.orders.service.change_statuses`` for any other change, from one order to a
+demo's thousands), so the three can never disagree.  An order whose status is no longer
+``from_status`` is not changed (the caller holds its lock, so that is a bug, reported by the
+returned count).  The outbox ``NOTIFY`` is sent with the rows, and like them it is delivered
+only if the transaction commits.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from domain.inventory.model import LedgerNote
@@ -58,7 +60,8 @@ evt AS (
 )
 SELECT (SELECT count(*) FROM ord) AS orders,
        (SELECT count(*) FROM (SELECT pg_notify(CAST($10 AS text), '')
-                              WHERE EXISTS (SELECT 1 FROM ord)) AS n) AS notified
+                              WHERE EXISTS (SELECT 1 FROM ord)) AS n) AS notified,
+       now() AS at
 """
 
 
@@ -66,8 +69,23 @@ async def write_status_changes(
     conn: Any, org_id: int, changes: Sequence[OrderStatusChange], note: LedgerNote
 ) -> int:
     """Write ``changes`` with their history and outbox rows; returns how many orders changed."""
+    return (await write_status_changes_at(conn, org_id, changes, note)).orders
+
+
+@dataclass(frozen=True)
+class StatusWrite:
+    #: How many orders changed.
+    orders: int
+    #: The transaction's time: the changed orders' ``updated_at`` and their history rows' time.
+    at: datetime | None
+
+
+async def write_status_changes_at(
+    conn: Any, org_id: int, changes: Sequence[OrderStatusChange], note: LedgerNote
+) -> StatusWrite:
+    """``write_status_changes``, also saying when (for callers that show the orders)."""
     if not changes:
-        return 0
+        return StatusWrite(0, None)
     row = await conn.fetchrow(
         _WRITE_SQL,
         org_id,
@@ -81,4 +99,4 @@ async def write_status_changes(
         note.actor_token_id,
         OUTBOX_CHANNEL,
     )
-    return int(row["orders"])
+    return StatusWrite(int(row["orders"]), row["at"])

@@ -10,6 +10,8 @@ from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import col
 
 from db.repositories._base import Keyset, Repository
@@ -91,10 +93,12 @@ class OrderRepository(Repository):
     async def by_ids(self, ids: Sequence[int]) -> dict[int, Order]:
         return await self._by_ids(Order, ids)
 
-    async def get(self, order_id: int, *, for_update: bool = False) -> Order | None:
+    async def get(self, order_id: int, *, refresh: bool = False) -> Order | None:
+        """The order; ``refresh`` reloads it even if this session holds it already (after its
+        row was locked: the values as locked, not as first read)."""
         stmt = select(Order).where(col(Order.id) == order_id, col(Order.org_id) == self.org_id)
-        if for_update:
-            stmt = stmt.with_for_update()
+        if refresh:
+            stmt = stmt.execution_options(populate_existing=True)
         return await self.session.scalar(stmt)
 
     async def by_external_id(self, shop_id: int, external_id: str) -> Order | None:
@@ -133,14 +137,14 @@ class OrderRepository(Repository):
         await self.session.flush()
         return order
 
-    async def set_status(self, order: Order, status: str, at: datetime) -> None:
-        await self.session.execute(
-            update(Order)
-            .where(col(Order.id) == order.id, col(Order.org_id) == self.org_id)
-            .values(status=status, updated_at=at)
-        )
-        order.status = status
-        order.updated_at = at
+    def note_status(self, order_id: int, status: str, at: datetime) -> None:
+        """Show a status written by ``db.repositories.order_status`` on the order object this
+        session holds, if any, as the database value (not a change to flush): readers of the
+        object in this unit of work see the new status, and nothing is written twice."""
+        order = self.session.identity_map.get(identity_key(Order, (self.org_id, order_id)))
+        if order is not None:
+            set_committed_value(order, "status", status)
+            set_committed_value(order, "updated_at", at)
 
     async def touch(self, order: Order, at: datetime) -> None:
         """Mark the order changed (``updated_at``); the UPDATE also locks its row until commit,
@@ -168,6 +172,20 @@ class OrderRepository(Repository):
             )
             for row in rows:
                 grouped[row.order_id].append(row)
+        return grouped
+
+    async def line_quantities(self, order_ids: Sequence[int]) -> dict[int, dict[int, int]]:
+        """Per order, each line's quantity (plain values: a bulk shipment checks thousands)."""
+        grouped: dict[int, dict[int, int]] = defaultdict(dict)
+        if order_ids:
+            rows = await self.session.execute(
+                select(col(OrderLine.order_id), col(OrderLine.id), col(OrderLine.quantity)).where(
+                    col(OrderLine.org_id) == self.org_id,
+                    col(OrderLine.order_id).in_(set(order_ids)),
+                )
+            )
+            for order_id, line_id, quantity in rows:
+                grouped[order_id][int(line_id or 0)] = quantity
         return grouped
 
     async def history_for(self, order_ids: Sequence[int]) -> dict[int, builtins.list[OrderHistory]]:

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 
 from domain.errors import InvalidInput
 from domain.inventory.errors import InsufficientStock, NegativeQuantity, SameBin
@@ -102,6 +103,10 @@ class StockChange:
     order_line_id: int | None = None
     reservation_id: int | None = None
     field: str | None = None
+    #: This change's own reason and reference for its ledger row, when the lines of one bulk
+    #: call differ (each cancelled order its reason, each receipt its number); None: the call's.
+    reason: str | None = None
+    reference: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,9 @@ class LedgerEntry:
     order_id: int | None = None
     order_line_id: int | None = None
     reservation_id: int | None = None
+    #: Overrides of the ledger note's reason and reference (``StockChange.reason``).
+    reason: str | None = None
+    reference: str | None = None
 
 
 def apply_changes(
@@ -162,6 +170,8 @@ def apply_changes(
                 order_id=change.order_id,
                 order_line_id=change.order_line_id,
                 reservation_id=change.reservation_id,
+                reason=change.reason,
+                reference=change.reference,
             )
         )
     return current, ledger
@@ -228,6 +238,42 @@ class OrderDemand:
     reserved_warehouses: frozenset[int]
 
 
+# -- reading: filters and sums --------------------------------------------------------------------
+@dataclass(frozen=True)
+class StockFilter:
+    """Which stock levels to list: every field narrows, all combined."""
+
+    sku_ids: frozenset[int] = frozenset()
+    warehouse_id: int | None = None
+    zone_id: int | None = None
+    #: Only rows with safety stock whose available quantity is below zero (below safety).
+    below_safety: bool = False
+    #: Only rows with nothing available (可售为零).
+    zero_available: bool = False
+
+
+@dataclass(frozen=True)
+class StockTotals:
+    """Sums over every stock level a filter matches (all pages)."""
+
+    on_hand: int
+    reserved: int
+    safety: int
+    available: int
+
+
+@dataclass(frozen=True)
+class LedgerFilter:
+    """Which stock ledger rows (库存流水) to list; ``until`` is exclusive."""
+
+    sku_ids: frozenset[int] = frozenset()
+    order_id: int | None = None
+    warehouse_id: int | None = None
+    kinds: frozenset[LedgerKind] = frozenset()
+    since: datetime | None = None
+    until: datetime | None = None
+
+
 # -- input lines of the stock mutations ---------------------------------------------------------
 @dataclass(frozen=True)
 class ReceiveLine:
@@ -283,27 +329,28 @@ def check_items(items: Sequence[object], field: str = "items") -> None:
         raise InvalidInput(f"At most {MAX_BULK_ITEMS} lines at once", field=field)
 
 
-def check_reason(reason: str, *, required: bool) -> str:
+def check_reason(reason: str, *, required: bool, field: str = "reason") -> str:
     reason = reason.strip()
     if required and not reason:
-        raise InvalidInput("A reason is required", field="reason")
+        raise InvalidInput("A reason is required", field=field)
     if len(reason) > 500:
-        raise InvalidInput("A reason is at most 500 characters", field="reason")
+        raise InvalidInput("A reason is at most 500 characters", field=field)
     return reason
 
 
-def receive_changes(items: Sequence[ReceiveLine]) -> list[StockChange]:
-    check_items(items)
+def receive_changes(items: Sequence[ReceiveLine], field: str = "items") -> list[StockChange]:
+    """The changes of one receipt (入库单); ``field`` is where its lines are in the input."""
+    check_items(items, field)
     changes = []
     for i, item in enumerate(items):
-        check_quantity(item.quantity, f"items.{i}.quantity")
+        check_quantity(item.quantity, f"{field}.{i}.quantity")
         changes.append(
             StockChange(
                 item.sku_id,
                 item.bin_id,
                 LedgerKind.RECEIVE,
                 on_hand_delta=item.quantity,
-                field=f"items.{i}.quantity",
+                field=f"{field}.{i}.quantity",
             )
         )
     return changes
@@ -470,6 +517,7 @@ _PROVINCE_SUFFIXES = (
 )
 
 
+@lru_cache(maxsize=4096)
 def normalise_province(name: str) -> str:
     """``浙江省`` and ``浙江`` (and ``上海市``/``上海``) name the same province."""
     name = name.strip()
@@ -481,10 +529,18 @@ def normalise_province(name: str) -> str:
 
 def serves_province(provinces: Iterable[str], province: str) -> int:
     """2 when a warehouse names the province, 1 when it ships anywhere (none named), else 0."""
-    names = {normalise_province(p) for p in provinces if p.strip()}
+    names = _province_names(tuple(provinces))
     if not names:
         return 1
     return 2 if normalise_province(province) in names else 0
+
+
+@lru_cache(maxsize=1024)
+def _province_names(provinces: tuple[str, ...]) -> frozenset[str]:
+    # A strategy asks this for every warehouse of every order of a batch, about the same few
+    # warehouses: normalising their lists once keeps reservation planning from spending its
+    # time on string suffixes.
+    return frozenset(normalise_province(p) for p in provinces if p.strip())
 
 
 # -- reconciliation ----------------------------------------------------------------------------

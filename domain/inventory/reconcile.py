@@ -50,8 +50,8 @@ class ReconcileReport:
 async def reconcile(db: Database, org_id: int) -> ReconcileReport:
     """Check one organisation's stock against its ledger and reservations; alert on drift."""
     async with UnitOfWork(db, org_id) as uow:
-        checked, drifts = await uow.inventory.drifted_balances()
-        orphans = await uow.inventory.ledger_orphans()
+        checked, drifts = await uow.reconciliation.drifted_balances()
+        orphans = await uow.reconciliation.ledger_orphans()
     report = ReconcileReport(
         org_id=org_id,
         checked_rows=checked,
@@ -83,7 +83,7 @@ async def reconcile_all(db: Database) -> list[ReconcileReport]:
     reports = []
     for org_id in org_ids:
         async with UnitOfWork(db, org_id) as uow:
-            if not await uow.inventory.has_stock():
+            if not await uow.reconciliation.has_stock():
                 continue
         reports.append(await reconcile(db, org_id))
     return reports

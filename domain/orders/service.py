@@ -1,7 +1,10 @@
 """Order use cases: manual orders (手工单), cancellation, remarks and status changes.
 
-Every status change goes through ``change_status``: the state machine check, an order_history
-row and an outbox event, all in the caller's transaction.
+Every status change goes through ``change_statuses`` (``change_status`` for one order): the
+orders are locked, each change is checked by the state machine against the status as locked,
+and ``db.repositories.order_status`` writes the status, its order_history row and its outbox
+event, for all the orders in one statement, in the caller's transaction: the same writer the
+reservation loop uses, so the three can never disagree.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from typing import Any
 
 from db.engine import Database
 from db.integrity import duplicate
+from db.repositories import locks
+from db.repositories.order_status import OrderStatusChange, write_status_changes_at
 from db.tables import Customer, Order, OrderHistory, OrderLine, OrderRemark, Shop, Sku
 from db.uow import UnitOfWork
 from domain import audit
@@ -20,7 +25,8 @@ from domain.accounts.model import Actor, Scope
 from domain.accounts.permissions import require
 from domain.catalog import service as catalog
 from domain.errors import DomainError, ErrorCode, InvalidInput, NotFound
-from domain.inventory import service as inventory
+from domain.inventory import stock_moves
+from domain.inventory.model import LedgerNote
 from domain.inventory.retry import run_with_retries
 from domain.orders import scope
 from domain.orders.model import (
@@ -57,41 +63,73 @@ def order_event(order: Order, **extra: Any) -> dict[str, Any]:
 
 
 async def get_order(uow: UnitOfWork, actor: Actor, order_id: int, *, lock: bool = False) -> Order:
-    """An order a mutation works on: NOT_FOUND when unknown, another seller's or out of reach."""
-    order = await uow.orders.get(order_id, for_update=lock)
+    """An order a mutation works on: NOT_FOUND when unknown, another seller's or out of reach;
+    ``lock`` locks its row first (``locks``), until the transaction ends, and returns it as
+    locked."""
+    if lock:
+        await locks.lock_orders(await uow.driver(), actor.org_id, [order_id])
+    order = await uow.orders.get(order_id, refresh=lock)
     if order is None or not scope.may_read(scope.orders(actor), order.supplier_id):
         raise NotFound("Order not found", field="id")
     return order
 
 
+@dataclass(frozen=True)
+class StatusChange:
+    order_id: int
+    target: OrderStatus
+    reason: str = ""
+
+
+async def change_statuses(uow: UnitOfWork, actor: Actor, changes: Sequence[StatusChange]) -> None:
+    """Move each order to its target and record why; all or none.  Who may make a change is
+    the caller's business (this checks the state machine, not the actor's role)."""
+    order_ids = [c.order_id for c in changes]
+    if len(set(order_ids)) != len(order_ids):
+        raise ValueError("an order changes status at most once per call")
+    conn = await uow.driver()
+    locked = {o.order_id: o for o in await locks.lock_order_rows(conn, actor.org_id, order_ids)}
+    writes: list[OrderStatusChange] = []
+    for change in changes:
+        row = locked.get(change.order_id)
+        if row is None:
+            raise NotFound("Order not found", field="id")
+        current = OrderStatus(row.status)
+        check_transition(current, change.target)
+        writes.append(
+            OrderStatusChange(
+                order_id=row.order_id,
+                from_status=current.value,
+                to_status=change.target.value,
+                reason=change.reason,
+                payload={
+                    "orderId": row.order_id,
+                    "shopId": row.shop_id,
+                    "externalId": row.external_id,
+                    "status": change.target.value,
+                    "totalFen": row.total_fen,
+                    "fromStatus": current.value,
+                    "reason": change.reason,
+                },
+            )
+        )
+    note = LedgerNote(
+        actor_label=actor.label, actor_user_id=actor.user_id, actor_token_id=actor.token_id
+    )
+    written = await write_status_changes_at(conn, actor.org_id, writes, note)
+    if written.orders != len(writes):
+        raise RuntimeError("a locked order changed status under its lock")
+    if written.at is not None:
+        for write in writes:
+            uow.orders.note_status(write.order_id, write.to_status, written.at)
+
+
 async def change_status(
     uow: UnitOfWork, actor: Actor, order: Order, target: OrderStatus, reason: str = ""
 ) -> Order:
-    """Move an order to ``target`` (checked by the state machine) and record why."""
-    current = OrderStatus(order.status)
-    check_transition(current, target)
-    now = _now()
-    await uow.orders.set_status(order, target.value, now)
-    uow.orders.add_history(
-        OrderHistory(
-            org_id=order.org_id,
-            order_id=order.id,  # type: ignore[arg-type]
-            from_status=current.value,
-            to_status=target.value,
-            actor_label=actor.label,
-            actor_user_id=actor.user_id,
-            actor_token_id=actor.token_id,
-            reason=reason,
-            created_at=now,
-        )
-    )
+    """Move one order to ``target`` (``change_statuses``); ``order`` shows the new status."""
     assert order.id is not None
-    uow.emit(
-        "order.updated",
-        "Order",
-        order.id,
-        order_event(order, fromStatus=current.value, reason=reason),
-    )
+    await change_statuses(uow, actor, [StatusChange(order.id, target, reason)])
     return order
 
 
@@ -223,18 +261,57 @@ async def _next_manual_number(uow: UnitOfWork, shop_id: int, now: datetime) -> s
             return number
 
 
+@dataclass(frozen=True)
+class Cancellation:
+    order_id: int
+    reason: str
+
+
 async def cancel_order(uow: UnitOfWork, actor: Actor, order_id: int, reason: str) -> Order:
-    require(actor, Scope.ORDERS_WRITE, "cancel orders")
-    reason = reason.strip()
-    if not reason:
-        raise InvalidInput("A cancellation reason is required", field="reason")
-    order = await get_order(uow, actor, order_id, lock=True)
-    check_transition(OrderStatus(order.status), OrderStatus.CANCELLED)
-    # Same transaction: the stock comes back exactly when the order is cancelled, or not at all.
-    await inventory.release_order(uow, actor, order_id, f"cancelled: {reason}")
-    await change_status(uow, actor, order, OrderStatus.CANCELLED, reason)
-    audit.record(uow, actor, "order.cancel", "Order", order.id, reason=reason)
+    """``cancel_orders`` for one order; returns it cancelled."""
+    await cancel_orders(uow, actor, [Cancellation(order_id, reason)])
+    order = await uow.orders.get(order_id)
+    assert order is not None
     return order
+
+
+async def cancel_orders(
+    uow: UnitOfWork, actor: Actor, cancellations: Sequence[Cancellation]
+) -> None:
+    """Cancel orders, each with its reason, releasing what they reserved; all or none."""
+    require(actor, Scope.ORDERS_WRITE, "cancel orders")
+    reasons: dict[int, str] = {}
+    for cancellation in cancellations:
+        reasons[cancellation.order_id] = cancellation.reason.strip()
+        if not reasons[cancellation.order_id]:
+            raise InvalidInput("A cancellation reason is required", field="reason")
+    conn = await uow.driver()
+    locked = {o.order_id: o for o in await locks.lock_order_rows(conn, actor.org_id, list(reasons))}
+    within = scope.orders(actor)
+    for order_id in reasons:
+        row = locked.get(order_id)
+        if row is None or not scope.may_read(within, row.supplier_id):
+            raise NotFound("Order not found", field="id")
+        check_transition(OrderStatus(row.status), OrderStatus.CANCELLED)
+    # Same transaction: the stock comes back exactly when the order is cancelled, or not at all.
+    await stock_moves.release_orders(
+        uow,
+        actor,
+        [
+            stock_moves.Release(order_id, f"cancelled: {reason}")
+            for order_id, reason in reasons.items()
+        ],
+    )
+    await change_statuses(
+        uow,
+        actor,
+        [
+            StatusChange(order_id, OrderStatus.CANCELLED, reason)
+            for order_id, reason in reasons.items()
+        ],
+    )
+    for order_id, reason in reasons.items():
+        audit.record(uow, actor, "order.cancel", "Order", order_id, reason=reason)
 
 
 async def add_remark(uow: UnitOfWork, actor: Actor, order_id: int, text: str) -> OrderRemark:

@@ -7,7 +7,7 @@ from db.engine import Database
 from db.uow import UnitOfWork
 from domain.accounts.model import Role
 from domain.errors import NotFound
-from domain.inventory import service
+from domain.inventory import shop_policies
 from tests.support.api import GraphQLClient
 from tests.support.factories import Seller, make_org
 from tests.support.inventory import make_layout, receive
@@ -38,7 +38,7 @@ async def test_an_unknown_or_foreign_shop_is_not_found_not_all_of_the_stock(
 
     async with UnitOfWork(db, seller.org_id) as uow:
         try:
-            await service.channel_quantities(uow, seller.actor(), other.shop.id or 0, [sku])
+            await shop_policies.channel_quantities(uow, seller.actor(), other.shop.id or 0, [sku])
         except NotFound as exc:
             assert exc.field == "shopId"
         else:

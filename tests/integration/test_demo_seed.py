@@ -1,5 +1,6 @@
-"""``load_demo`` against real PostgreSQL: two isolated sellers, sane orders, inventory that
-reconciles, same seed same data.
+"""``load_demo`` against real PostgreSQL: two isolated sellers, sane orders, and inventory made by
+the services and the reservation loop: it reconciles with zero drift, every order holds what its
+status says, the loop has nothing left to do, and the same seed gives the same data.
 
 The demo gets databases of its own (clones of the migrated template): it creates fixed slugs
 (``demo``, ``demo2``) that would collide with another test loading it into the shared one.
@@ -18,7 +19,6 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from db.engine import Database
-from db.repositories.inventory import StockFilter
 from db.settings import Settings
 from db.tables import (
     Backorder,
@@ -38,20 +38,23 @@ from db.tables import (
     Warehouse,
 )
 from db.uow import UnitOfWork
+from demo import geo
+from demo.profiles import DEMO, DEMO2
+from demo.seed import DEMO_ACTOR_LABEL, DemoSummary, load_demo
 from domain.accounts.model import Actor, Role
 from domain.accounts.passwords import check_policy, verify_password
 from domain.accounts.service import create_organization
-from domain.demo import geo
-from domain.demo.profiles import DEMO, DEMO2
-from domain.demo.seed import DEMO_ACTOR_LABEL, DemoSummary, load_demo
-from domain.demo.stock import HOLDING, SHIPPED
-from domain.inventory import service
-from domain.inventory.model import BackorderStatus, LedgerKind, ReservationStatus
+from domain.inventory import reservation, stock_moves
+from domain.inventory.model import BackorderStatus, LedgerKind, ReservationStatus, StockFilter
 from domain.inventory.reconcile import reconcile
 from domain.orders.model import LineDraft, OrderStatus, check_transition, compute_totals
 from tests.support.databases import DatabaseFactory
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+S = OrderStatus
+#: Orders in these statuses hold reservations; shipped ones have committed theirs.
+HOLDING = frozenset({S.RESERVED, S.IN_WAVE, S.PICKED, S.PACKED})
+SHIPPED = frozenset({S.SHIPPED, S.DELIVERED, S.AFTER_SALE})
 SEED = 7
 ORDERS = 100  # enough for a few orders holding stock and one waiting for it
 EXTERNAL_ID = {
@@ -186,7 +189,7 @@ async def test_order_amounts_are_consistent(demo: tuple[Database, DemoSummary]) 
             assert order.total_fen > 0
             assert order.paid_at is not None
             assert NOW - timedelta(days=30) <= order.created_at < order.paid_at <= NOW
-            assert order.paid_at <= order.updated_at <= NOW
+            assert order.paid_at <= order.updated_at <= datetime.now(UTC)
 
 
 async def test_every_history_is_a_legal_path_to_the_status(
@@ -217,7 +220,10 @@ async def test_every_history_is_a_legal_path_to_the_status(
                 assert row.from_status == previous.to_status
                 assert row.from_status is not None
                 check_transition(OrderStatus(row.from_status), OrderStatus(row.to_status))
-                assert previous.created_at <= row.created_at <= NOW
+                assert previous.created_at <= row.created_at <= datetime.now(UTC)
+                # Only the reservation loop reserves or makes an order wait.
+                loop_step = row.to_status in (S.RESERVED.value, S.BACKORDERED.value)
+                assert loop_step is (row.actor_label == "reservation"), row
             for row in chain:
                 assert row.actor_label
                 assert row.actor_user_id is None or row.actor_user_id in user_ids
@@ -262,8 +268,9 @@ async def test_stock_reconciles_with_its_ledger_and_reservations(
             )
         assert all(0 <= s.reserved <= s.on_hand and s.safety >= 0 for s in stock)
         assert {r.actor_label for r in receipts} == {DEMO_ACTOR_LABEL}
+        assert {"QC"} <= {r.reference[:2] for r in receipts} <= {"QC", "PO"}
         received = {r.stock_id for r in receipts}
-        assert all(s.id in received for s in stock if s.on_hand)
+        assert all(s.id in received for s in stock)
 
 
 async def test_orders_hold_the_stock_their_status_says(
@@ -293,21 +300,21 @@ async def test_orders_hold_the_stock_their_status_says(
         backordered = {o.id for o in orders if o.status == OrderStatus.BACKORDERED.value}
         assert waiting == backordered
         seen.update(status_of.values())
+        # The loop has nothing left to do: no order waits for its first try, and no waiting
+        # order's SKU gained stock since it was last tried (else the worker would start at it).
+        assert (await reservation.pending_reservations(database, org.org_id)).count == 0
+        assert not await reservation.has_retryable_backorders(database, org.org_id)
     assert seen & HOLDING and OrderStatus.BACKORDERED in seen and seen & SHIPPED
+    assert OrderStatus.NEW not in seen
 
 
-async def test_stock_pages_show_shortages_and_the_sweep_finds_nothing_to_fill(
-    demo: tuple[Database, DemoSummary],
-) -> None:
+async def test_stock_pages_show_shortages(demo: tuple[Database, DemoSummary]) -> None:
     database, summary = demo
     for org in summary.organizations:
         async with UnitOfWork(database, org.org_id) as uow:
-            below = await uow.inventory.count_stock(StockFilter(below_safety=True))
-            zero = await uow.inventory.count_stock(StockFilter(zero_available=True))
-            everything = await uow.inventory.count_stock(StockFilter())
-            # Waiting orders wait for stock that is really not there (else the backorder sweep
-            # would reserve them as soon as the demo's worker starts).
-            assert await uow.inventory.skus_with_waiting_and_stock() == []
+            below = await uow.stock_queries.count_stock(StockFilter(below_safety=True))
+            zero = await uow.stock_queries.count_stock(StockFilter(zero_available=True))
+            everything = await uow.stock_queries.count_stock(StockFilter())
             policies = {p.shop_id: p for p in await uow.session.scalars(select(ShopStockPolicyRow))}
             channels = {s.id: s.channel for s in await uow.session.scalars(select(Shop))}
             warehouses = list(await uow.session.scalars(select(Warehouse)))
@@ -330,8 +337,8 @@ async def test_the_services_accept_the_demo_stock(demo: tuple[Database, DemoSumm
             .limit(1)
         )
         assert held is not None
-        lines = await uow.inventory.order_lines(held)
-        shipped = await service.commit_order(uow, actor, held)
+        lines = (await uow.orders.lines_for([held]))[held]
+        shipped = await stock_moves.commit_order(uow, actor, held)
         assert shipped.shipped_units == sum(line.quantity for line in lines)
         returned = await uow.session.scalar(
             select(func.min(col(Reservation.order_line_id))).where(
@@ -348,7 +355,7 @@ async def test_the_services_accept_the_demo_stock(demo: tuple[Database, DemoSumm
             select(col(Stock.bin_id)).where(col(Stock.sku_id) == line.sku_id).limit(1)
         )
         assert returns_bin is not None
-        restocked = await service.restock_return(
+        restocked = await stock_moves.restock_return(
             uow,
             actor,
             order_id=line.order_id,
@@ -362,7 +369,8 @@ async def test_the_services_accept_the_demo_stock(demo: tuple[Database, DemoSumm
 
 
 async def _stock_fingerprint(database: Database, summary: DemoSummary) -> list[tuple[object, ...]]:
-    """Stock by SKU and bin code, and the ledger's kinds, quantities and times (not ids)."""
+    """Stock by SKU and bin code, and the ledger's kinds and quantities in order (not ids, nor
+    the times the services stamped)."""
     rows: list[tuple[object, ...]] = []
     for org in summary.organizations:
         async with UnitOfWork(database, org.org_id) as uow:
@@ -383,7 +391,8 @@ async def _stock_fingerprint(database: Database, summary: DemoSummary) -> list[t
                     col(StockLedgerEntry.kind),
                     col(StockLedgerEntry.on_hand_after),
                     col(StockLedgerEntry.reserved_after),
-                    col(StockLedgerEntry.created_at),
+                    col(StockLedgerEntry.reason),
+                    col(StockLedgerEntry.reference),
                 ).order_by(col(StockLedgerEntry.id))
             )
             rows += [(org.slug, *row) for row in stock] + [(org.slug, *row) for row in ledger]
@@ -436,5 +445,32 @@ async def test_an_organisation_left_empty_by_a_failed_run_is_filled(
         assert main.created
         assert main.counts.orders == 10
         assert {login.role for login in main.logins} == set(Role)
+    finally:
+        await database.dispose()
+
+
+async def test_a_load_that_stopped_half_way_is_left_alone(
+    databases: DatabaseFactory, settings: Settings
+) -> None:
+    """Shops but no ``demo.load`` mark: an earlier load committed its first stage and stopped.
+    Loading again on top could double it; the seller is shown as it is (and a warning says
+    how to start afresh)."""
+    database = await _fresh_database(databases, settings)
+    try:
+        org, _ = await create_organization(
+            database,
+            slug="demo",
+            name=DEMO.name,
+            owner_username="owner",
+            owner_password=DEMO.password("owner"),
+        )
+        assert org.id is not None
+        async with UnitOfWork(database, org.id) as uow:
+            await uow.shops.add_shop("TMALL", "half-loaded")
+            await uow.commit()
+        summary = await load_demo(database, orders_per_org=10, seed=SEED, now=NOW)
+        main, second = summary.organizations
+        assert not main.created and main.counts.orders == 0 and main.counts.shops == 1
+        assert second.created
     finally:
         await database.dispose()

@@ -12,7 +12,7 @@ from sqlalchemy import event
 from api.ids import to_global_id
 from db.engine import Database
 from domain.accounts.model import Role
-from domain.inventory import service
+from domain.inventory import reservation
 from tests.support.api import GraphQLClient
 from tests.support.factories import Seller
 from tests.support.inventory import Layout, make_layout, make_order_with, receive, sku_totals
@@ -140,7 +140,7 @@ async def test_adjust_and_transfer_errors(
     await receive(db, seller, layout, sku, 5, bin_id=layout.bin_id(0, 0))
     order = await make_order_with(db, seller, [(sku, 4)])
     assert order.id is not None
-    await service.reserve_order(db, seller.actor(), order.id)
+    await reservation.reserve_order(db, seller.actor(), order.id)
     token = client.token_for(seller, Role.OPERATOR)
     bin0, bin1 = gid("Bin", layout.bin_id(0, 0)), gid("Bin", layout.bin_id(0, 1))
 
@@ -413,8 +413,8 @@ async def test_layout_ledger_backorders_and_reservations(
     reserved = await make_order_with(db, seller, [(sku, 2)], province="上海")
     waiting = await make_order_with(db, seller, [(sku, 1)], province="上海")
     assert reserved.id is not None and waiting.id is not None
-    await service.reserve_order(db, seller.actor(), reserved.id)
-    await service.reserve_order(db, seller.actor(), waiting.id)
+    await reservation.reserve_order(db, seller.actor(), reserved.id)
+    await reservation.reserve_order(db, seller.actor(), waiting.id)
 
     data = await client.data(
         """query($sku: [ID!], $order: ID!) {

@@ -12,7 +12,7 @@ from db.engine import Database
 from db.uow import UnitOfWork
 from domain.accounts.model import Role
 from domain.errors import DomainError, ErrorCode
-from domain.inventory import service
+from domain.inventory import stock_moves
 from domain.inventory.model import AdjustLine, ReceiveLine, SafetyLine, TransferLine
 from tests.support.factories import Seller, make_org
 from tests.support.inventory import Layout, make_layout, receive
@@ -59,7 +59,7 @@ def _receive(items: Callable[[Layout, int], list[ReceiveLine]], warehouse: int =
     async def call(uow: UnitOfWork, seller: Seller, layout: Layout, sku: int) -> object:
         warehouse_id = layout.warehouses[warehouse].id
         assert warehouse_id is not None
-        return await service.receive_stock(
+        return await stock_moves.receive_stock(
             uow, seller.actor(), warehouse_id=warehouse_id, items=items(layout, sku)
         )
 
@@ -68,14 +68,14 @@ def _receive(items: Callable[[Layout, int], list[ReceiveLine]], warehouse: int =
 
 def _transfer(items: Callable[[Layout, int], list[TransferLine]]) -> Call:
     async def call(uow: UnitOfWork, seller: Seller, layout: Layout, sku: int) -> object:
-        return await service.transfer_stock(uow, seller.actor(), items=items(layout, sku))
+        return await stock_moves.transfer_stock(uow, seller.actor(), items=items(layout, sku))
 
     return call
 
 
 def _adjust(items: Callable[[Layout, int], list[AdjustLine]], reason: str = "盘点") -> Call:
     async def call(uow: UnitOfWork, seller: Seller, layout: Layout, sku: int) -> object:
-        return await service.adjust_stock(
+        return await stock_moves.adjust_stock(
             uow, seller.actor(), items=items(layout, sku), reason=reason
         )
 
@@ -194,13 +194,13 @@ async def test_safety_stock_cannot_be_negative_nor_set_by_a_service_user(
     before = await _snapshot(db, seller.org_id)
     with pytest.raises(DomainError) as caught:
         async with UnitOfWork(db, seller.org_id) as uow:
-            await service.set_safety_stock(
+            await stock_moves.set_safety_stock(
                 uow, seller.actor(), items=[SafetyLine(sku, layout.bin_id(), -1)]
             )
     assert caught.value.code is ErrorCode.NEGATIVE_QUANTITY
     with pytest.raises(DomainError) as caught:
         async with UnitOfWork(db, seller.org_id) as uow:
-            await service.set_safety_stock(
+            await stock_moves.set_safety_stock(
                 uow, seller.actor(Role.SERVICE), items=[SafetyLine(sku, layout.bin_id(), 1)]
             )
     assert caught.value.code is ErrorCode.FORBIDDEN

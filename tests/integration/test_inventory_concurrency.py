@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from db.engine import Database
 from db.settings import Settings
 from db.uow import UnitOfWork
-from domain.inventory import reconcile, service
+from domain.inventory import reconcile, reservation, stock_moves
 from domain.inventory.errors import ConcurrentUpdate
 from domain.inventory.model import ReceiveLine, TransferLine
 from domain.inventory.reservation import drain
@@ -80,11 +80,11 @@ async def test_two_hundred_buyers_race_for_one_hundred_units(crowd_db: Database)
     actor = seller.actor()
     start = asyncio.Event()
 
-    async def buyer() -> service.ReservationResult:
+    async def buyer() -> reservation.ReservationResult:
         await start.wait()
         order = await make_order_with(crowd_db, seller, [(sku, 1)])
         assert order.id is not None
-        return await service.reserve_order(crowd_db, actor, order.id)
+        return await reservation.reserve_order(crowd_db, actor, order.id)
 
     tasks = [asyncio.create_task(buyer()) for _ in range(BUYERS)]
     await asyncio.sleep(0)
@@ -171,7 +171,7 @@ async def test_opposite_lock_orders_never_deadlock(crowd_db: Database) -> None:
     assert warehouse_id is not None
     actor = seller.actor()
     async with UnitOfWork(crowd_db, seller.org_id) as uow:
-        await service.receive_stock(
+        await stock_moves.receive_stock(
             uow,
             actor,
             warehouse_id=warehouse_id,
@@ -192,7 +192,7 @@ async def test_opposite_lock_orders_never_deadlock(crowd_db: Database) -> None:
 
     async def reserve_then_maybe_cancel(order_id: int, cancel: bool) -> None:
         await start.wait()
-        result = await service.reserve_order(crowd_db, actor, order_id)
+        result = await reservation.reserve_order(crowd_db, actor, order_id)
         retried.extend(result.retried_on)
         assert result.status in (OrderStatus.RESERVED, OrderStatus.BACKORDERED)
         if cancel:
@@ -200,7 +200,7 @@ async def test_opposite_lock_orders_never_deadlock(crowd_db: Database) -> None:
             await run_with_retries(
                 crowd_db,
                 seller.org_id,
-                lambda uow: service.release_order(uow, actor, order_id, "cancelled"),
+                lambda uow: stock_moves.release_order(uow, actor, order_id, "cancelled"),
                 what="release",
                 attempts=attempts,
             )
@@ -213,7 +213,7 @@ async def test_opposite_lock_orders_never_deadlock(crowd_db: Database) -> None:
         await run_with_retries(
             crowd_db,
             seller.org_id,
-            lambda uow: service.receive_stock(
+            lambda uow: stock_moves.receive_stock(
                 uow,
                 actor,
                 warehouse_id=warehouse_id,
@@ -236,7 +236,7 @@ async def test_opposite_lock_orders_never_deadlock(crowd_db: Database) -> None:
         await run_with_retries(
             crowd_db,
             seller.org_id,
-            lambda uow: service.transfer_stock(uow, actor, items=lines),
+            lambda uow: stock_moves.transfer_stock(uow, actor, items=lines),
             what="transfer",
             attempts=attempts,
         )
@@ -280,7 +280,7 @@ async def test_a_row_locked_too_long_fails_typed_and_writes_nothing(
             {"org": seller.org_id, "sku": sku},
         )
         with pytest.raises(ConcurrentUpdate):
-            await service.reserve_order(impatient, seller.actor(), order.id)
+            await reservation.reserve_order(impatient, seller.actor(), order.id)
         await blocker.rollback()
 
     assert await count_rows(db, "reservations", seller.org_id) == 0
@@ -289,5 +289,5 @@ async def test_a_row_locked_too_long_fails_typed_and_writes_nothing(
     assert await count_rows(db, "order_history", seller.org_id) == 0
     assert (await sku_totals(db, seller.org_id, sku)).reserved == 0
     # Once the row is free the same call succeeds.
-    result = await service.reserve_order(db, seller.actor(), order.id)
+    result = await reservation.reserve_order(db, seller.actor(), order.id)
     assert result.status is OrderStatus.RESERVED

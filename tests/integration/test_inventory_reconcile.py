@@ -7,7 +7,7 @@ from sqlalchemy import text
 from structlog.testing import capture_logs
 
 from db.engine import Database
-from domain.inventory import reconcile, service
+from domain.inventory import reconcile, reservation
 from tests.support.factories import make_org
 from tests.support.inventory import count_rows, make_layout, make_order_with, receive
 from tests.support.sql import org_connection
@@ -22,7 +22,7 @@ async def test_reconcile_reports_injected_drift_and_fixes_nothing(db: Database) 
     await receive(db, seller, layout, sku_b, 4, bin_id=layout.bin_id(0, 1))
     order = await make_order_with(db, seller, [(sku_b, 2)])
     assert order.id is not None
-    await service.reserve_order(db, seller.actor(), order.id)
+    await reservation.reserve_order(db, seller.actor(), order.id)
     assert (await reconcile.reconcile(db, seller.org_id)).ok
 
     # Someone "fixes" stock by hand in SQL: 3 units appear from nowhere in A, and B's

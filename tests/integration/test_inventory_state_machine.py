@@ -38,7 +38,7 @@ from db.engine import Database
 from db.settings import Settings
 from db.uow import UnitOfWork
 from domain.errors import DomainError, ErrorCode
-from domain.inventory import service
+from domain.inventory import reservation, stock_moves
 from domain.inventory.model import AdjustLine, ReceiveLine, SafetyLine, TransferLine
 from domain.inventory.reservation import (
     has_retryable_backorders,
@@ -210,7 +210,7 @@ def test_stock_invariants_hold_under_any_sequence(
             warehouse_id, bin_id = self.bins[where]
             sku_id = self.skus[sku]
             self.uow_call(
-                lambda uow: service.receive_stock(
+                lambda uow: stock_moves.receive_stock(
                     uow,
                     self.actor,
                     warehouse_id=warehouse_id,
@@ -231,7 +231,7 @@ def test_stock_invariants_hold_under_any_sequence(
             allowed = allowed or (row is None and delta > 0)
             try:
                 self.uow_call(
-                    lambda uow: service.adjust_stock(
+                    lambda uow: stock_moves.adjust_stock(
                         uow,
                         self.actor,
                         items=[AdjustLine(sku_id, bin_id, delta=delta)],
@@ -261,7 +261,7 @@ def test_stock_invariants_hold_under_any_sequence(
             allowed = row is not None and row.on_hand - row.reserved >= qty
             try:
                 self.uow_call(
-                    lambda uow: service.transfer_stock(
+                    lambda uow: stock_moves.transfer_stock(
                         uow, self.actor, items=[TransferLine(sku_id, from_bin, to_bin, qty)]
                     )
                 )
@@ -276,7 +276,7 @@ def test_stock_invariants_hold_under_any_sequence(
             _, bin_id = self.bins[where]
             sku_id = self.skus[sku]
             self.uow_call(
-                lambda uow: service.set_safety_stock(
+                lambda uow: stock_moves.set_safety_stock(
                     uow, self.actor, items=[SafetyLine(sku_id, bin_id, qty)]
                 )
             )
@@ -290,7 +290,7 @@ def test_stock_invariants_hold_under_any_sequence(
             before = self.rows()
             waiting = self.waiting_skus()
             order = run(make_order_with(db, self.seller, wanted))
-            result = run(service.reserve_order(db, self.actor, order.id))
+            result = run(reservation.reserve_order(db, self.actor, order.id))
             after = {r.stock_id: r for r in self.rows()}
             need: dict[int, int] = {}
             for sku_id, qty in wanted:
@@ -325,7 +325,9 @@ def test_stock_invariants_hold_under_any_sequence(
             held = self.active_reservations(order_id)
             if order > 0:
                 assert held == self.needs(order_id), "a reserved order lost units"
-            self.uow_call(lambda uow: service.release_order(uow, self.actor, order_id, "cancel"))
+            self.uow_call(
+                lambda uow: stock_moves.release_order(uow, self.actor, order_id, "cancel")
+            )
             for sku_id, qty in held.items():
                 self.reserved[sku_id] -= qty
 
@@ -342,12 +344,12 @@ def test_stock_invariants_hold_under_any_sequence(
             if self.active_reservations(order_id) != self.needs(order_id):
                 assert order < 0, "a reserved order lost units"
                 try:
-                    self.uow_call(lambda uow: service.commit_order(uow, self.actor, order_id))
+                    self.uow_call(lambda uow: stock_moves.commit_order(uow, self.actor, order_id))
                 except DomainError as exc:
                     assert exc.code is ErrorCode.INSUFFICIENT_STOCK
                     return
                 raise AssertionError("a backordered order shipped")
-            self.uow_call(lambda uow: service.commit_order(uow, self.actor, order_id))
+            self.uow_call(lambda uow: stock_moves.commit_order(uow, self.actor, order_id))
             for sku_id, qty in self.order_lines(order_id):
                 self.reserved[sku_id] -= qty
                 self.on_hand[sku_id] -= qty

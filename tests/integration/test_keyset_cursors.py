@@ -19,7 +19,7 @@ from db.settings import Settings
 from db.tables import Order
 from db.uow import UnitOfWork
 from domain.accounts.model import Role
-from domain.inventory import service as inventory
+from domain.inventory import reservation as inventory
 from domain.notifications import service as notifications
 from domain.notifications.model import NotificationKind, Severity
 from tests.support.api import GraphQLClient, graphql_client

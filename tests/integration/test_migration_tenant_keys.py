@@ -16,7 +16,7 @@ from db.engine import Database
 from db.migrate import alembic_config, current_revision, upgrade
 from db.settings import Settings
 from db.tables import metadata
-from domain.demo.seed import load_demo
+from demo.seed import load_demo
 from domain.inventory.reconcile import reconcile_all
 from tests.support.databases import DatabaseFactory
 

@@ -23,7 +23,7 @@ from db.engine import Database
 from db.settings import Settings
 from db.uow import UnitOfWork
 from domain.accounts.model import Role
-from domain.inventory import service
+from domain.inventory import reservation, stock_moves
 from tests.support.api import GraphQLClient, graphql_client
 from tests.support.factories import Seller, make_org
 from tests.support.inventory import Layout, make_layout, make_order_with, receive, sku_totals
@@ -86,7 +86,7 @@ async def make_shelf(db: Database, on_hand: int = 5) -> Shelf:
 async def reserved_order(db: Database, shelf: Shelf, quantity: int = 2) -> int:
     order = await make_order_with(db, shelf.seller, [(shelf.sku, quantity)])
     assert order.id is not None
-    result = await service.reserve_order(db, shelf.seller.actor(), order.id)
+    result = await reservation.reserve_order(db, shelf.seller.actor(), order.id)
     assert result.status.value == "RESERVED"
     return order.id
 
@@ -221,7 +221,7 @@ async def test_a_return_to_a_held_order_answers_concurrent_update_then_is_restoc
     order_id = await reserved_order(db, shelf, quantity=3)
     org = shelf.seller.org_id
     async with UnitOfWork(db, org) as uow:  # shipment (发货出库)
-        await service.commit_order(uow, shelf.seller.actor(), order_id)
+        await stock_moves.commit_order(uow, shelf.seller.actor(), order_id)
         lines = await uow.orders.lines_for([order_id])
         await uow.commit()
     before = await tenant_rows(admin_db, org)

@@ -11,7 +11,7 @@ from db.engine import Database
 from db.settings import Settings
 from db.uow import UnitOfWork
 from domain.accounts.model import Role
-from domain.inventory import service as inventory
+from domain.inventory import stock_moves
 from tests.integration.test_api_orders import CREATE, order_input
 from tests.support.api import GraphQLClient
 from tests.support.factories import make_org
@@ -88,7 +88,7 @@ async def test_shipped_units_come_back_on_return(
     assert order.id is not None
     await jobs.reservation_loop({"db": db, "settings": settings}, {"org_id": seller.org_id})
     async with UnitOfWork(db, seller.org_id) as uow:  # shipment (发货出库), until fulfilment has it
-        await inventory.commit_order(uow, seller.actor(), order.id)
+        await stock_moves.commit_order(uow, seller.actor(), order.id)
         lines = await uow.orders.lines_for([order.id])
         await uow.commit()
     line_id = lines[order.id][0].id or 0

@@ -23,7 +23,7 @@ from sqlalchemy import text
 
 from db.engine import Database
 from db.uow import UnitOfWork
-from domain.inventory import reconcile, service
+from domain.inventory import reconcile, stock_moves
 from domain.inventory.model import AdjustLine, ReceiveLine, TransferLine
 from domain.inventory.reservation import drain, reserve_order, reserve_pending
 from domain.orders import service as orders
@@ -103,7 +103,7 @@ Blocker = Callable[[UnitOfWork, Shelf], Awaitable[object]]
 
 
 def release(uow: UnitOfWork, shelf: Shelf) -> Awaitable[object]:
-    return service.release_order(uow, shelf.seller.actor(), shelf.holders["x"], "line removed")
+    return stock_moves.release_order(uow, shelf.seller.actor(), shelf.holders["x"], "line removed")
 
 
 def cancel(uow: UnitOfWork, shelf: Shelf) -> Awaitable[object]:
@@ -112,7 +112,7 @@ def cancel(uow: UnitOfWork, shelf: Shelf) -> Awaitable[object]:
 
 def receipt(bin_index: int, quantity: int) -> Blocker:
     def run(uow: UnitOfWork, shelf: Shelf) -> Awaitable[object]:
-        return service.receive_stock(
+        return stock_moves.receive_stock(
             uow,
             shelf.seller.actor(),
             warehouse_id=shelf.warehouse,
@@ -124,7 +124,7 @@ def receipt(bin_index: int, quantity: int) -> Blocker:
 
 def count(delta: int) -> Blocker:
     def run(uow: UnitOfWork, shelf: Shelf) -> Awaitable[object]:
-        return service.adjust_stock(
+        return stock_moves.adjust_stock(
             uow,
             shelf.seller.actor(),
             items=[AdjustLine(shelf.sku, shelf.bin(0), delta=delta)],
@@ -136,7 +136,7 @@ def count(delta: int) -> Blocker:
 
 def transfer(from_index: int, to_index: int, quantity: int) -> Blocker:
     def run(uow: UnitOfWork, shelf: Shelf) -> Awaitable[object]:
-        return service.transfer_stock(
+        return stock_moves.transfer_stock(
             uow,
             shelf.seller.actor(),
             items=[TransferLine(shelf.sku, shelf.bin(from_index), shelf.bin(to_index), quantity)],
@@ -257,7 +257,7 @@ async def test_release_two_of_ten_reserved_then_reserve_two(
 
     async with UnitOfWork(db, org) as uow:
         released = await release(uow, shelf)
-        assert isinstance(released, service.ReleaseResult) and released.released_units == 2
+        assert isinstance(released, stock_moves.ReleaseResult) and released.released_units == 2
         blocker_pid = await backend_pid(uow.session)
         reserving = asyncio.create_task(reserve_order(db, shelf.seller.actor(), order.id))
 

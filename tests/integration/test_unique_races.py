@@ -23,7 +23,7 @@ from db.tables import Customer, Order, Shop, ShopStockPolicyRow, Supplier
 from db.uow import UnitOfWork
 from domain.accounts.model import Role
 from domain.errors import Duplicate
-from domain.inventory import service as inventory
+from domain.inventory import layout as inventory
 from domain.orders import service as orders
 from domain.orders.model import LineDraft, ManualOrderDraft, Receiver
 from tests.support.api import GraphQLClient

@@ -14,9 +14,9 @@ from sqlalchemy import text
 from db.engine import Database
 from db.tables import Bin, Order, OrderLine, Warehouse, Zone
 from db.uow import UnitOfWork
-from domain.inventory import service
+from domain.inventory import stock_moves
+from domain.inventory.layout import BinDraft, create_bins, create_warehouse, create_zone
 from domain.inventory.model import ReceiveLine
-from domain.inventory.service import BinDraft
 from tests.support.factories import Seller
 from tests.support.sql import org_connection
 
@@ -58,17 +58,17 @@ async def make_layout(
         warehouses = [seller.warehouse]
         for code, provinces, priority in extra_warehouses:
             warehouses.append(
-                await service.create_warehouse(
+                await create_warehouse(
                     uow, actor, code=code, name=code, provinces=provinces, priority=priority
                 )
             )
         for warehouse in warehouses:
             assert warehouse.id is not None
-            zone = await service.create_zone(
+            zone = await create_zone(
                 uow, actor, warehouse_id=warehouse.id, code="A", name="Shelving"
             )
             assert zone.id is not None
-            bins = await service.create_bins(
+            bins = await create_bins(
                 uow,
                 actor,
                 zone_id=zone.id,
@@ -88,7 +88,7 @@ async def receive(
     warehouse_id = found[0].id
     assert warehouse_id is not None
     async with UnitOfWork(db, seller.org_id) as uow:
-        await service.receive_stock(
+        await stock_moves.receive_stock(
             uow,
             seller.actor(),
             warehouse_id=warehouse_id,

@@ -19,7 +19,7 @@ from db.uow import UnitOfWork
 from domain.accounts import service as accounts
 from domain.accounts.model import Role, Scope, permissions_of, token_scopes
 from domain.accounts.tokens import new_api_token
-from domain.inventory import service as inventory
+from domain.inventory import reservation, shop_policies
 from domain.inventory.model import ShopStockPolicy
 from domain.notifications import service as notifications
 from domain.notifications.model import NotificationKind, Severity
@@ -133,14 +133,14 @@ async def build_seller(db: Database) -> SellerWorld:
     owner = seller.actor(Role.OWNER)
     for order in made:
         assert order.id is not None
-        await inventory.reserve_order(db, owner, order.id)
+        await reservation.reserve_order(db, owner, order.id)
     async with UnitOfWork(db, seller.org_id) as uow:
         for order in made[:3]:
             assert order.id is not None
             await orders.add_remark(uow, owner, order.id, "请用顺丰")
         douyin = seller.shops["DOUYIN"].id
         assert douyin is not None
-        await inventory.set_shop_stock_policy(
+        await shop_policies.set_shop_stock_policy(
             uow, owner, douyin, ShopStockPolicy(ratio_percent=60, cap=8)
         )
         await notifications.raise_alert(

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from domain.demo.catalog import build_skus, ean13, ean13_check_digit, is_valid_ean13
-from domain.demo.profiles import DEMO, DEMO2, PROFILES, DemoProfile
+from demo.catalog import build_skus, ean13, ean13_check_digit, is_valid_ean13
+from demo.profiles import DEMO, DEMO2, PROFILES, DemoProfile
 
 SKU_CODE = re.compile(r"^[A-Z]{2}-\d{4}-[A-Z0-9]+(-[A-Z0-9]+)?$")
 

@@ -1,4 +1,5 @@
-"""The demo order planner: legal histories, consistent money, platform-style ids, determinism."""
+"""The demo order planner: legal paths the services can take, consistent money, platform-style
+ids, plausible people, determinism."""
 
 from __future__ import annotations
 
@@ -11,18 +12,18 @@ from itertools import pairwise
 
 import pytest
 
-from domain.accounts.model import Role
-from domain.demo import geo
-from domain.demo.orders import (
+from demo import geo, people
+from demo.orders import (
     PHONE_RE,
     OrganizationPlan,
     PlannedOrder,
     pick_status,
     plan_organization,
     status_path,
-    warehouse_for,
 )
-from domain.demo.profiles import DEMO, DEMO2, DemoProfile
+from demo.profiles import DEMO, DEMO2, DemoProfile
+from demo.stock import warehouse_for
+from domain.accounts.model import Role, Scope, permissions_of
 from domain.orders.model import (
     ALLOWED_TRANSITIONS,
     LineDraft,
@@ -68,6 +69,10 @@ def test_status_paths_are_legal(target: OrderStatus, age_hours: float, drop_ship
             assert following in ALLOWED_TRANSITIONS[current]
         if drop_ship:
             assert OrderStatus.IN_WAVE not in path
+        # Only the reservation loop reserves, and only NEW orders: a held order goes back to NEW.
+        for current, following in pairwise(path):
+            if following in (OrderStatus.RESERVED, OrderStatus.BACKORDERED):
+                assert current is OrderStatus.NEW
 
 
 def test_drop_ship_orders_never_wait_in_a_wave() -> None:
@@ -117,17 +122,21 @@ def test_planned_orders_are_consistent(slug: str) -> None:
         assert geo.is_known(order.province, order.city, order.district)
         assert PHONE_RE.match(order.receiver_phone)
 
-        steps = order.history
-        assert steps[0].from_status is None and steps[0].to_status is OrderStatus.NEW
-        assert steps[-1].to_status is order.status
-        assert order.updated_at == steps[-1].at <= NOW
-        assert steps[0].at >= order.paid_at
-        for previous, step in pairwise(steps):
-            assert step.from_status is previous.to_status
-            assert step.from_status is not None
-            check_transition(step.from_status, step.to_status)
-            assert step.at >= previous.at
+        path = order.path()
+        assert path[0] is OrderStatus.NEW and path[-1] is order.status
+        for current, following in pairwise(path):
+            check_transition(current, following)
+        assert order.paid_at <= order.arrived_at <= NOW
+        assert order.arrived.to_status is OrderStatus.NEW
+        loop = {OrderStatus.RESERVED, OrderStatus.BACKORDERED} & set(path)
+        assert order.reaches_loop is bool(loop)
+        assert order.waits is (OrderStatus.BACKORDERED in path)
+        assert not order.after or order.reaches_loop
+        for step in (order.arrived, *order.before, *order.after):
             assert step.actor_role is not None or step.actor_label
+            assert step.to_status not in (OrderStatus.RESERVED, OrderStatus.BACKORDERED)
+            if step.to_status is OrderStatus.CANCELLED and step.actor_role is not None:
+                assert Scope.ORDERS_WRITE in permissions_of(step.actor_role)  # cancel_orders' check
         if channel is Channel.MANUAL:
             assert order.created_by is not None
         for remark in order.remarks:
@@ -147,7 +156,8 @@ def test_customers_are_unique_per_channel_and_some_come_back() -> None:
 def test_default_size_spreads_over_every_status_and_channel() -> None:
     plan = _plan("demo", 2000, 2026)
     statuses = Counter(o.status for o in plan.orders.orders)
-    assert set(statuses) == set(OrderStatus)
+    # No NEW: the reservation loop takes every new order within moments.
+    assert set(statuses) == set(OrderStatus) - {OrderStatus.NEW}
     # Most of a month is done, but the board has live work on it.
     done = statuses[OrderStatus.DELIVERED] + statuses[OrderStatus.SHIPPED]
     assert 0.6 < done / 2000 < 0.9
@@ -164,7 +174,18 @@ def test_drop_ship_histories_speak_of_the_supplier_not_our_warehouse() -> None:
     dropped = [o for o in plan.orders.orders if o.drop_ship]
     assert dropped
     for order in dropped:
-        for step in order.history:
+        for step in (*order.before, *order.after):
             assert "仓" not in step.reason, step.reason
-        shipped = [s for s in order.history if s.to_status is OrderStatus.SHIPPED]
+        shipped = [s for s in order.after if s.to_status is OrderStatus.SHIPPED]
         assert all(s.actor_role is Role.SUPPLIER for s in shipped)
+
+
+def test_people_look_like_people() -> None:
+    rng = random.Random(5)
+    names = [people.person_name(rng) for _ in range(500)]
+    assert all(2 <= len(name) <= 4 for name in names)
+    assert len(set(names)) > 400
+    assert Counter(name[0] for name in names).most_common(1)[0][0] in "王李张刘陈"
+    assert all(PHONE_RE.match(people.mobile_number(rng)) for _ in range(500))
+    assert all(re.fullmatch(r"[a-z]+[_a-z0-9]*", people.latin_nick(rng)) for _ in range(100))
+    assert all(re.fullmatch(r"\w+(路|街|大道)\d{1,3}号", people.street(rng)) for _ in range(100))

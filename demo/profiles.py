@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from demo.catalog import APPAREL_PRODUCTS, TEA_PRODUCTS, ProductSpec
 from domain.accounts.model import Role
-from domain.demo.catalog import APPAREL_PRODUCTS, TEA_PRODUCTS, ProductSpec
 from domain.shops.model import Channel
 
 

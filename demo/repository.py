@@ -1,12 +1,16 @@
-"""Bulk inserts for the demo loader (``domain/demo/seed.py``) and the counts it reports.
+"""Bulk inserts for the demo loader (``demo/seed.py``), and what it reads back.
 
-Thousands of orders, their history and their stock ledger go in as a few statements, not one ORM
-object at a time: the demo's start-up time is measured.  Rows whose ids the loader needs use
-SQLAlchemy's executemany with ``RETURNING`` (insertmanyvalues batches, ids in row order); the
-largest append-only tables (order history, stock ledger) go in as one ``INSERT ... SELECT FROM
-unnest(arrays)`` each, about a third faster.  ``COPY`` would be faster still but PostgreSQL
-refuses it on tables with row-level security.  Every row gets this repository's ``org_id``, so
-RLS ``WITH CHECK`` passes by construction.
+Only what orderflow itself receives from outside goes in here: shops, the catalog, buyers, and
+the orders as they arrive (NEW, their lines, the history row saying where they came from, staff
+remarks).  Stock, reservations, backorders, the ledger and every later status change are written
+by the services and the reservation loop.
+
+Thousands of orders go in as a few statements, not one ORM object at a time: the demo's
+start-up time is measured.  Rows whose ids the loader needs use SQLAlchemy's executemany with
+``RETURNING`` (insertmanyvalues batches, ids in row order); order history goes in as one
+``INSERT ... SELECT FROM unnest(arrays)``, about a third faster.  ``COPY`` would be faster
+still but PostgreSQL refuses it on tables with row-level security.  Every row gets this
+repository's ``org_id``, so RLS ``WITH CHECK`` passes by construction.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from sqlmodel import SQLModel
 
 from db.repositories._base import Repository
 from db.tables import (
+    AuditEntry,
     Backorder,
     Bin,
     Customer,
@@ -134,9 +139,6 @@ class DemoRepository(Repository):
     async def add_shops(self, rows: Sequence[Row]) -> list[int]:
         return await self._insert_returning_ids(Shop, rows)
 
-    async def add_warehouses(self, rows: Sequence[Row]) -> list[int]:
-        return await self._insert_returning_ids(Warehouse, rows)
-
     async def add_products(self, rows: Sequence[Row]) -> list[int]:
         return await self._insert_returning_ids(Product, rows)
 
@@ -158,29 +160,25 @@ class DemoRepository(Repository):
     async def add_order_remarks(self, rows: Sequence[Row]) -> None:
         await self._insert(OrderRemark, rows)
 
-    # -- inventory: written as the inventory services would have, checked by the same
-    # constraints (reserved <= on_hand, bins in their stock's warehouse, one waiting backorder
-    # per line); see domain/demo/stock.py for why the rows agree with each other.
-    async def add_zones(self, rows: Sequence[Row]) -> list[int]:
-        return await self._insert_returning_ids(Zone, rows)
+    # -- reading back ----------------------------------------------------------------------
+    async def order_statuses(self, order_ids: Sequence[int]) -> dict[int, str]:
+        """Where the services and the loop have taken the orders so far."""
+        orders = _table(Order)
+        rows = await self.session.execute(
+            select(orders.c.id, orders.c.status).where(
+                orders.c.org_id == self.org_id, orders.c.id.in_(order_ids)
+            )
+        )
+        return {int(order_id): str(status) for order_id, status in rows}
 
-    async def add_bins(self, rows: Sequence[Row]) -> list[int]:
-        return await self._insert_returning_ids(Bin, rows)
-
-    async def add_stock(self, rows: Sequence[Row]) -> list[int]:
-        return await self._insert_returning_ids(Stock, rows)
-
-    async def add_reservations(self, rows: Sequence[Row]) -> list[int]:
-        return await self._insert_returning_ids(Reservation, rows)
-
-    async def add_stock_ledger(self, rows: Sequence[Row]) -> None:
-        await self._insert_arrays(StockLedgerEntry, rows)
-
-    async def add_backorders(self, rows: Sequence[Row]) -> None:
-        await self._insert(Backorder, rows)
-
-    async def add_shop_stock_policies(self, rows: Sequence[Row]) -> None:
-        await self._insert(ShopStockPolicyRow, rows)
+    async def has_audit(self, action: str) -> bool:
+        audit = _table(AuditEntry)
+        found = await self.session.scalar(
+            select(audit.c.id)
+            .where(audit.c.org_id == self.org_id, audit.c.action == action)
+            .limit(1)
+        )
+        return found is not None
 
     async def usernames(self) -> set[str]:
         users = _table(User)

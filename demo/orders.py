@@ -1,18 +1,25 @@
-"""Plan a month of demo orders: buyers, receivers, lines, amounts and status histories.
+"""Plan a month of demo orders: buyers, receivers, lines, amounts and what happens to them.
 
 Pure Python: it returns plain data (indexes into the catalog, shop and customer lists instead of
 database ids), so the same seed always plans the same orders and the rules are unit-tested
-without a database.  ``domain/demo/seed.py`` turns the plan into rows.
+without a database.  ``demo/seed.py`` inserts the orders as NEW, with the time they arrived, and
+takes every later step through the services.
 
 What makes it look real:
 - order times follow the evening peak of Chinese online shopping (Beijing time, 20-23 h);
-- a status depends on the order's age (today's orders are still being picked, last week's are
-  delivered), and its history is a legal path from NEW (``ALLOWED_TRANSITIONS``) with plausible
-  gaps: minutes to reserve, hours to wave/pick/pack/ship, days to deliver;
+- the status an order is meant to reach depends on its age (today's orders are still being
+  picked, last week's are delivered), along a legal path from NEW (``ALLOWED_TRANSITIONS``);
 - a few bestsellers sell most (Zipf-like popularity), some buyers come back;
-- receivers live at real 省/市/区 (``geo.py``) with Faker names, phones and street names;
+- receivers live at real 省/市/区 (``geo.py``) with plausible names, phones and streets
+  (``people.py``);
 - external ids look like each platform's: 19-digit Taobao tid, 12-digit JD id,
   ``YYMMDD-`` + 15 digits for Pinduoduo, 19-digit Douyin id, ``SD`` + date + number for 手工单.
+
+Reserving is not planned: the reservation loop reserves the orders that reach it, first paid
+first served, or leaves them waiting for stock.  A plan says what comes before the loop (a risk
+hold, its release, a cancellation: ``before``), what comes once the order is reserved (wave,
+pick, pack, ship, deliver, after-sale, or a cancellation: ``after``), and whether the order is
+meant to wait for stock (``waits``: the stock plan then leaves one of its SKUs short).
 """
 
 from __future__ import annotations
@@ -23,14 +30,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from itertools import accumulate, pairwise
-from typing import Any
 
-from faker import Faker
-
+from demo import geo, people
+from demo.catalog import SkuDraft, build_skus
+from demo.profiles import DemoProfile
 from domain.accounts.model import Role
-from domain.demo import geo
-from domain.demo.catalog import SkuDraft, build_skus
-from domain.demo.profiles import DemoProfile, WarehouseSpec
 from domain.orders.model import LineDraft, OrderStatus, Totals, check_transition, compute_totals
 from domain.shops.model import Channel
 
@@ -41,7 +45,6 @@ PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 
 #: Actor labels of steps no user takes (the user-taken ones carry the user's username).
 SYNC_ACTOR = "channel-sync"
-SYSTEM_ACTOR = "system"
 RISK_ACTOR = "risk-check"
 TRACKING_ACTOR = "tracking"
 
@@ -61,13 +64,15 @@ _HOUR_WEIGHTS = (
 )  # fmt: skip
 _HOUR_CUM = tuple(accumulate(_HOUR_WEIGHTS))
 
-# Status mix by the order's age in hours (upper bound of the bucket, weights).
+# Status mix by the order's age in hours (upper bound of the bucket, weights).  No NEW: the
+# reservation loop takes a new order within moments, so by the time anyone looks it is
+# reserved or waiting for stock.
 _STATUS_BY_AGE: tuple[tuple[float, dict[OrderStatus, float]], ...] = (
-    (2, {S.NEW: 35, S.HELD: 8, S.RESERVED: 30, S.BACKORDERED: 8, S.IN_WAVE: 10, S.PICKED: 3,
+    (2, {S.HELD: 8, S.RESERVED: 65, S.BACKORDERED: 8, S.IN_WAVE: 10, S.PICKED: 3,
          S.PACKED: 2, S.CANCELLED: 4}),
-    (16, {S.NEW: 6, S.HELD: 6, S.RESERVED: 20, S.BACKORDERED: 10, S.IN_WAVE: 14, S.PICKED: 10,
+    (16, {S.HELD: 6, S.RESERVED: 26, S.BACKORDERED: 10, S.IN_WAVE: 14, S.PICKED: 10,
           S.PACKED: 10, S.SHIPPED: 20, S.CANCELLED: 4}),
-    (48, {S.NEW: 1, S.HELD: 3, S.RESERVED: 6, S.BACKORDERED: 10, S.IN_WAVE: 3, S.PICKED: 2,
+    (48, {S.HELD: 3, S.RESERVED: 7, S.BACKORDERED: 10, S.IN_WAVE: 3, S.PICKED: 2,
           S.PACKED: 4, S.SHIPPED: 62, S.CANCELLED: 7, S.AFTER_SALE: 2}),
     (120, {S.HELD: 1, S.BACKORDERED: 4, S.SHIPPED: 45, S.DELIVERED: 38, S.CANCELLED: 7,
            S.AFTER_SALE: 5}),
@@ -120,11 +125,10 @@ class PlannedLine:
 
 @dataclass(frozen=True, slots=True)
 class PlannedStep:
-    """One row of ``order_history``: ``actor_role`` set means a demo user took the step."""
+    """A status change and who makes it: ``actor_role`` set means a demo user, else the
+    system actor ``actor_label`` (the channel sync, the risk check, tracking)."""
 
-    from_status: OrderStatus | None
     to_status: OrderStatus
-    at: datetime
     actor_role: Role | None
     actor_label: str
     reason: str
@@ -150,16 +154,36 @@ class PlannedOrder:
     address: str
     lines: tuple[PlannedLine, ...]
     totals: Totals
+    #: Where the plan means the order to end (the reservation loop may disagree: it decides).
     status: OrderStatus
     created_at: datetime
     paid_at: datetime
-    updated_at: datetime
+    #: When orderflow got the order (its NEW history row), and who brought it.
+    arrived: PlannedStep
+    arrived_at: datetime
+    before: tuple[PlannedStep, ...]
+    waits: bool
+    after: tuple[PlannedStep, ...]
     buyer_remark: str
     seller_remark: str
     drop_ship: bool
     created_by: Role | None
-    history: tuple[PlannedStep, ...]
     remarks: tuple[PlannedRemark, ...]
+
+    @property
+    def reaches_loop(self) -> bool:
+        """Whether the order is NEW when the reservation loop runs (not held, not cancelled)."""
+        return not self.before or self.before[-1].to_status is S.NEW
+
+    def path(self) -> list[OrderStatus]:
+        """The statuses the plan takes the order through, the loop's step included."""
+        loop = [S.BACKORDERED if self.waits else S.RESERVED] if self.reaches_loop else []
+        return [
+            S.NEW,
+            *(s.to_status for s in self.before),
+            *loop,
+            *(s.to_status for s in self.after),
+        ]
 
 
 @dataclass(frozen=True)
@@ -170,13 +194,8 @@ class OrderPlan:
 
 # -- status paths ------------------------------------------------------------------------------
 def _reserve_prefix(rng: random.Random, age_hours: float) -> list[OrderStatus]:
-    r = rng.random()
-    if age_hours > 30 and r < 0.08:
-        return [S.NEW, S.BACKORDERED, S.RESERVED]  # 缺货, then restocked
-    if age_hours > 8 and r < 0.13:
-        return [S.NEW, S.HELD, S.RESERVED]  # risk hold, released by a manager
-    if age_hours > 8 and r < 0.15:
-        return [S.NEW, S.HELD, S.NEW, S.RESERVED]
+    if age_hours > 8 and rng.random() < 0.1:
+        return [S.NEW, S.HELD, S.NEW, S.RESERVED]  # risk hold, released by a manager
     return [S.NEW, S.RESERVED]
 
 
@@ -190,7 +209,9 @@ def _shipped_path(rng: random.Random, age_hours: float, drop_ship: bool) -> list
 def status_path(
     target: OrderStatus, rng: random.Random, *, age_hours: float, drop_ship: bool = False
 ) -> list[OrderStatus]:
-    """A legal sequence of statuses from NEW to ``target`` (both included)."""
+    """A legal sequence of statuses from NEW to ``target`` (both included) that the services
+    can take: only the reservation loop makes an order RESERVED or BACKORDERED, and only from
+    NEW, so a held order goes back to NEW before it is reserved."""
     if drop_ship and target in (S.IN_WAVE, S.PICKED, S.PACKED):
         raise ValueError("drop-ship orders never enter a wave")
     path: list[OrderStatus]
@@ -199,7 +220,7 @@ def status_path(
     elif target is S.HELD:
         path = [S.NEW, S.HELD]
     elif target is S.BACKORDERED:
-        path = [S.NEW, S.HELD, S.BACKORDERED] if rng.random() < 0.05 else [S.NEW, S.BACKORDERED]
+        path = [*_reserve_prefix(rng, age_hours)[:-1], S.BACKORDERED]
     elif target is S.RESERVED:
         path = _reserve_prefix(rng, age_hours)
     elif target in (S.IN_WAVE, S.PICKED, S.PACKED):
@@ -259,13 +280,11 @@ def external_id(channel: Channel, rng: random.Random, created_bj: datetime, manu
     return f"SD{created_bj:%Y%m%d}{manual_seq:04d}"
 
 
-def buyer_nick(channel: Channel, rng: random.Random, faker: Any, name: str) -> str:
+def buyer_nick(channel: Channel, rng: random.Random, name: str) -> str:
     if channel in (Channel.TAOBAO, Channel.TMALL):
-        return (
-            f"tb{_digits(rng, 10)}"
-            if rng.random() < 0.4
-            else f"{faker.user_name()}{rng.randint(1, 9999)}"
-        )
+        if rng.random() < 0.4:
+            return f"tb{_digits(rng, 10)}"
+        return f"{people.latin_nick(rng)}{rng.randint(1, 9999)}"
     if channel is Channel.JD:
         return f"jd_{rng.getrandbits(48):012x}"
     if channel is Channel.PDD:
@@ -275,14 +294,9 @@ def buyer_nick(channel: Channel, rng: random.Random, faker: Any, name: str) -> s
     return f"微信-{name}"
 
 
-def phone_number(rng: random.Random, faker: Any) -> str:
-    phone = str(faker.phone_number())
-    return phone if PHONE_RE.match(phone) else "1" + rng.choice("3456789") + _digits(rng, 9)
-
-
-def street_address(rng: random.Random, faker: Any) -> str:
-    """The part after the district: Faker's street name plus a home or office location."""
-    street = f"{faker.street_name()}{rng.randint(1, 999)}号"
+def street_address(rng: random.Random) -> str:
+    """The part after the district: a street and number, then a home or office location."""
+    street = people.street(rng)
     if rng.random() < 0.72:
         room = f"{rng.randint(1, 32)}{rng.randint(1, 4):02d}"
         building = f"{rng.randint(1, 30)}幢{rng.randint(1, 4)}单元"
@@ -298,51 +312,8 @@ def _waybill(rng: random.Random, channel: Channel, drop_ship: bool) -> str:
     return f"{courier} {prefix}{_digits(rng, digits)}"
 
 
-def warehouse_for(province: str, warehouses: Sequence[WarehouseSpec]) -> WarehouseSpec:
-    """策略分仓: the best-priority warehouse listing the province, else the best overall."""
-    ranked = sorted(warehouses, key=lambda w: w.priority)
-    return next((w for w in ranked if province in w.provinces), ranked[0])
-
-
 # -- timing ------------------------------------------------------------------------------------
 _HOUR = 3600.0
-_DAY = 86400.0
-
-
-def _gap_seconds(frm: OrderStatus, to: OrderStatus, rng: random.Random, remote: bool) -> float:
-    """How long a transition plausibly takes after the previous one."""
-    u = rng.uniform
-    if to is S.CANCELLED:
-        if frm is S.NEW:
-            return u(120, 6 * _HOUR)
-        if frm is S.HELD:
-            return u(_HOUR, 12 * _HOUR)
-        if frm is S.BACKORDERED:
-            return u(12 * _HOUR, 3 * _DAY)
-        return u(600, 12 * _HOUR)
-    if frm is S.NEW:
-        if to is S.RESERVED:
-            return u(20, 600)
-        return u(10, 120) if to is S.HELD else u(20, 300)
-    if frm is S.HELD:
-        return u(0.5 * _HOUR, 6 * _HOUR)
-    if frm is S.BACKORDERED:
-        return u(6 * _HOUR, 3 * _DAY)
-    if frm is S.RESERVED:
-        return u(6 * _HOUR, 2 * _DAY) if to is S.SHIPPED else u(0.5 * _HOUR, 8 * _HOUR)
-    if frm is S.IN_WAVE:
-        return u(600, 90 * 60)
-    if frm is S.PICKED:
-        return u(300, 45 * 60)
-    if frm is S.PACKED:
-        return u(_HOUR, 6 * _HOUR)
-    if frm is S.SHIPPED:
-        if to is S.DELIVERED:
-            return u(3 * _DAY, 7 * _DAY) if remote else u(1 * _DAY, 4 * _DAY)
-        return u(1 * _DAY, 3 * _DAY)
-    if frm is S.DELIVERED:
-        return u(0.5 * _DAY, 6 * _DAY)
-    return u(1 * _DAY, 5 * _DAY)  # AFTER_SALE -> DELIVERED
 
 
 def _order_times(rng: random.Random, now: datetime, count: int) -> list[datetime]:
@@ -381,13 +352,11 @@ class _Planner:
         profile: DemoProfile,
         skus: Sequence[SkuDraft],
         rng: random.Random,
-        faker: Any,
         now: datetime,
     ) -> None:
         self.profile = profile
         self.skus = skus
         self.rng = rng
-        self.faker = faker
         self.now = now
         self.customers: list[PlannedCustomer] = []
         self._by_channel: dict[Channel, list[int]] = {}
@@ -411,9 +380,9 @@ class _Planner:
 
     # people ----------------------------------------------------------------------------------
     def _new_customer(self, channel: Channel) -> int:
-        rng, faker = self.rng, self.faker
-        name = str(faker.name())
-        nick = buyer_nick(channel, rng, faker, name)
+        rng = self.rng
+        name = people.person_name(rng)
+        nick = buyer_nick(channel, rng, name)
         while (channel, nick) in self._nicks:
             nick = f"{nick}{rng.randint(0, 9)}"
         self._nicks.add((channel, nick))
@@ -423,11 +392,11 @@ class _Planner:
                 channel=channel,
                 nick=nick,
                 name=name,
-                phone=phone_number(rng, faker),
+                phone=people.mobile_number(rng),
                 province=province,
                 city=city,
                 district=district,
-                address=street_address(rng, faker),
+                address=street_address(rng),
             )
         )
         index = len(self.customers) - 1
@@ -504,10 +473,10 @@ class _Planner:
         )
         if rng.random() < 0.15:  # a gift or the office: somebody else, somewhere else
             receiver = (
-                str(self.faker.name()),
-                phone_number(rng, self.faker),
+                people.person_name(rng),
+                people.mobile_number(rng),
                 *geo.pick_place(rng),
-                street_address(rng, self.faker),
+                street_address(rng),
             )
         lines, drop_ship = self._lines(channel)
         drafts = [
@@ -531,11 +500,22 @@ class _Planner:
             ext = external_id(channel, rng, created_bj, seq)
         self._external_ids.add((shop_index, ext))
 
-        history = self._history(path, channel, paid_at, receiver[2], drop_ship)
-        updated_at = history[-1].at
+        if channel is Channel.MANUAL:
+            arrived = PlannedStep(S.NEW, Role.OPERATOR, "", "手工录入订单")
+            arrived_at = paid_at
+        else:  # the sync job picks paid orders up within a minute or two
+            arrived = PlannedStep(S.NEW, None, SYNC_ACTOR, f"从{CHANNEL_LABELS[channel]}同步订单")
+            arrived_at = paid_at + timedelta(
+                seconds=min(rng.uniform(5, 90), (self.now - paid_at).total_seconds() * 0.1)
+            )
+        # The reservation loop's own step splits the path: what comes before it, what after.
+        loop = next((i for i, s in enumerate(path) if s in (S.RESERVED, S.BACKORDERED)), None)
+        ahead, behind = (path, []) if loop is None else (path[:loop], path[loop:])
+        before = [self._describe(frm, to, channel, drop_ship) for frm, to in pairwise(ahead)]
+        after = [self._describe(frm, to, channel, drop_ship) for frm, to in pairwise(behind)]
         remarks: tuple[PlannedRemark, ...] = ()
         if rng.random() < 0.07:
-            at = paid_at + (updated_at - paid_at) * rng.uniform(0.1, 0.9)
+            at = paid_at + (self.now - paid_at) * rng.uniform(0.1, 0.9)
             remarks = (PlannedRemark(rng.choice(profile.staff_remarks), Role.SERVICE, at),)
         return PlannedOrder(
             shop_index=shop_index,
@@ -552,105 +532,57 @@ class _Planner:
             status=status,
             created_at=created_at,
             paid_at=paid_at,
-            updated_at=updated_at,
+            arrived=arrived,
+            arrived_at=arrived_at,
+            before=tuple(before),
+            waits=loop is not None and path[loop] is S.BACKORDERED,
+            after=tuple(after),
             buyer_remark=rng.choice(profile.buyer_remarks) if rng.random() < 0.15 else "",
             seller_remark=rng.choice(SELLER_REMARKS) if rng.random() < 0.04 else "",
             drop_ship=drop_ship,
             created_by=rng.choice((Role.OPERATOR, Role.SERVICE))
             if channel is Channel.MANUAL
             else None,
-            history=history,
             remarks=remarks,
         )
 
-    def _history(
-        self,
-        path: list[OrderStatus],
-        channel: Channel,
-        paid_at: datetime,
-        province: str,
-        drop_ship: bool,
-    ) -> tuple[PlannedStep, ...]:
-        rng = self.rng
-        remote = province in geo.REMOTE_PROVINCES
-        if channel is Channel.MANUAL:
-            start = paid_at
-        else:  # the sync job picks paid orders up within a minute or two
-            start = paid_at + timedelta(
-                seconds=min(rng.uniform(5, 90), (self.now - paid_at).total_seconds() * 0.1)
-            )
-        gaps = [_gap_seconds(a, b, rng, remote) for a, b in pairwise(path)]
-        room = (self.now - start).total_seconds() * 0.95
-        if sum(gaps) > room:  # squeeze a history that would otherwise end in the future
-            gaps = [g * room / sum(gaps) for g in gaps]
-        warehouse = warehouse_for(province, self.profile.warehouses)
-        first_role, first_label, first_reason = (
-            (Role.OPERATOR, "", "手工录入订单")
-            if channel is Channel.MANUAL
-            else (None, SYNC_ACTOR, f"从{CHANNEL_LABELS[channel]}同步订单")
-        )
-        steps = [PlannedStep(None, S.NEW, start, first_role, first_label, first_reason)]
-        at = start
-        for (frm, to), gap in zip(pairwise(path), gaps, strict=True):
-            at += timedelta(seconds=gap)
-            role, label, reason = self._describe(frm, to, at, channel, warehouse, drop_ship)
-            steps.append(PlannedStep(frm, to, at, role, label, reason))
-        return tuple(steps)
-
     def _describe(
-        self,
-        frm: OrderStatus,
-        to: OrderStatus,
-        at: datetime,
-        channel: Channel,
-        warehouse: WarehouseSpec,
-        drop_ship: bool,
-    ) -> tuple[Role | None, str, str]:
-        """Who took a step and why: ``(role of the demo user, or None; system label; reason)``."""
+        self, frm: OrderStatus, to: OrderStatus, channel: Channel, drop_ship: bool
+    ) -> PlannedStep:
+        """Who takes a step and why.  Only roles the services let take it: cancelling is for
+        owners, managers and operators (a 客服 asks a manager), nothing else is checked by
+        role."""
         rng = self.rng
         if to is S.CANCELLED:
             if frm in (S.NEW, S.HELD, S.BACKORDERED) and channel is not Channel.MANUAL:
-                return None, SYNC_ACTOR, f"买家在{CHANNEL_LABELS[channel]}取消订单"
-            return Role.SERVICE, "", "买家联系客服申请退款, 未发货拦截"
+                return PlannedStep(to, None, SYNC_ACTOR, f"买家在{CHANNEL_LABELS[channel]}取消订单")
+            return PlannedStep(to, Role.MANAGER, "", "买家联系客服申请退款, 未发货拦截")
         if to is S.HELD:
-            return None, RISK_ACTOR, rng.choice(HOLD_REASONS)
+            return PlannedStep(to, None, RISK_ACTOR, rng.choice(HOLD_REASONS))
         if frm is S.HELD:
-            return Role.MANAGER, "", rng.choice(("主管审核通过", "已与买家确认收货地址"))
-        supplier = self.profile.supplier_name
-        if to is S.BACKORDERED:
-            if drop_ship:  # the supplier's stock, not ours
-                return None, SYSTEM_ACTOR, f"{supplier}缺货, 等待供应商补货"
-            return None, SYSTEM_ACTOR, f"{warehouse.name}库存不足, 等待补货"
-        if to is S.RESERVED:
-            if drop_ship:
-                again = "已补货, 重新" if frm is S.BACKORDERED else "代发订单, 已"
-                return None, SYSTEM_ACTOR, f"{again}推送给{supplier}"
-            if frm is S.BACKORDERED:
-                return None, SYSTEM_ACTOR, f"补货入库, 自动占用{warehouse.name}库存"
-            return None, SYSTEM_ACTOR, f"自动占用{warehouse.name}库存"
+            return PlannedStep(
+                to, Role.MANAGER, "", rng.choice(("主管审核通过", "已与买家确认收货地址"))
+            )
         if to is S.IN_WAVE:
-            local = at.astimezone(BEIJING)
-            return Role.WAREHOUSE, "", f"加入波次 W{local:%Y%m%d}-{local.hour // 3 + 1:02d}"
+            wave = f"W{self.now.astimezone(BEIJING):%Y%m%d}-{rng.randint(1, 8):02d}"
+            return PlannedStep(to, Role.WAREHOUSE, "", f"加入波次 {wave}")
         if to is S.PICKED:
-            return Role.WAREHOUSE, "", "拣货完成"
+            return PlannedStep(to, Role.WAREHOUSE, "", "拣货完成")
         if to is S.PACKED:
-            return Role.WAREHOUSE, "", "打包复核完成"
+            return PlannedStep(to, Role.WAREHOUSE, "", "打包复核完成")
         if to is S.SHIPPED:
             waybill = _waybill(rng, channel, drop_ship)
             if drop_ship:
-                return Role.SUPPLIER, "", f"供应商代发, {waybill}"
-            return Role.WAREHOUSE, "", f"已揽收, {waybill}"
+                return PlannedStep(to, Role.SUPPLIER, "", f"供应商代发, {waybill}")
+            return PlannedStep(to, Role.WAREHOUSE, "", f"已揽收, {waybill}")
         if to is S.DELIVERED:
             if frm is S.AFTER_SALE:
-                return Role.SERVICE, "", "售后处理完成"
-            return (
-                None,
-                TRACKING_ACTOR,
-                rng.choice(("快递已签收", "买家确认收货", "已签收, 驿站代收")),
-            )
+                return PlannedStep(to, Role.SERVICE, "", "售后处理完成")
+            reason = rng.choice(("快递已签收", "买家确认收货", "已签收, 驿站代收"))
+            return PlannedStep(to, None, TRACKING_ACTOR, reason)
         if to is S.AFTER_SALE:
-            return Role.SERVICE, "", rng.choice(self.profile.after_sale_reasons)
-        return None, SYSTEM_ACTOR, ""  # HELD -> NEW is covered above; nothing else remains
+            return PlannedStep(to, Role.SERVICE, "", rng.choice(self.profile.after_sale_reasons))
+        raise ValueError(f"{frm} -> {to} is the reservation loop's step, not a planned one")
 
 
 def plan_orders(
@@ -659,13 +591,12 @@ def plan_orders(
     count: int,
     *,
     rng: random.Random,
-    faker: Any,
     now: datetime,
 ) -> OrderPlan:
     """``count`` orders for ``profile`` over the 30 days before ``now`` (timezone-aware)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    return _Planner(profile, skus, rng, faker, now).plan(count)
+    return _Planner(profile, skus, rng, now).plan(count)
 
 
 @dataclass(frozen=True)
@@ -677,12 +608,8 @@ class OrganizationPlan:
 def plan_organization(
     profile: DemoProfile, order_count: int, *, seed: int, now: datetime
 ) -> OrganizationPlan:
-    """The catalog and orders of one demo seller: the same for the same seed, ``now`` and
-    Faker version, whatever else was loaded before (each seller has its own random stream)."""
+    """The catalog and orders of one demo seller: the same for the same seed and ``now``,
+    whatever else was loaded before (each seller has its own random stream)."""
     rng = random.Random(f"orderflow-demo:{seed}:{profile.slug}")
-    faker = Faker("zh_CN")
-    faker.seed_instance(rng.getrandbits(64))
     skus = build_skus(profile.products, profile.barcode_prefix)
-    return OrganizationPlan(
-        skus, plan_orders(profile, skus, order_count, rng=rng, faker=faker, now=now)
-    )
+    return OrganizationPlan(skus, plan_orders(profile, skus, order_count, rng=rng, now=now))

@@ -1,6 +1,7 @@
 """A small, real province → city → district table (省/市/区) for demo receivers.
 
-Faker's ``zh_CN`` addresses mix places at random (山西省福州市); a demo that shows 策略分仓 or a
+Generic fake-address generators pair provinces and cities at random (山西省福州市); a demo that
+shows 策略分仓 or a
 map of orders by province must not.  This table covers the 31 mainland provincial divisions with
 a few real prefecture-level cities each and a few real districts per city (current names, e.g.
 杭州市 after the 2021 merger that ended 江干区/下城区).  Municipalities use their own name as the
