@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import strawberry
 from starlette.responses import Response
 from strawberry.types import Info
@@ -35,9 +37,11 @@ from api.context import Context
 from api.errors import UserError, run_mutation
 from api.ids import decode_id
 from api.permissions import IsAuthenticated
+from db.tables import User as UserRow
+from db.uow import UnitOfWork
 from domain.accounts import service
 from domain.accounts.errors import SignUpDisabled
-from domain.accounts.model import Role, Scope, permissions_of
+from domain.accounts.model import Actor, Role, Scope, permissions_of
 from domain.accounts.permissions import require_session
 from domain.errors import DomainError
 
@@ -227,16 +231,7 @@ class AccountMutations:
     async def deactivate_user(
         self, info: Info[Context, None], input: DeactivateUserInput
     ) -> UserPayload:
-        ctx = info.context
-
-        async def action() -> UserPayload:
-            user_id = decode_id(input.id, "User")
-            async with ctx.uow() as uow:
-                user = await service.deactivate_user(uow, ctx.require_actor(), user_id)
-                await uow.commit()
-            return UserPayload(user=User.from_row(user))
-
-        return await run_mutation(info, action, UserPayload)
+        return await _change_user(info, input.id, service.deactivate_user)
 
     @strawberry.mutation(  # type: ignore[untyped-decorator]
         permission_classes=[IsAuthenticated],
@@ -245,16 +240,7 @@ class AccountMutations:
     async def reactivate_user(
         self, info: Info[Context, None], input: ReactivateUserInput
     ) -> UserPayload:
-        ctx = info.context
-
-        async def action() -> UserPayload:
-            user_id = decode_id(input.id, "User")
-            async with ctx.uow() as uow:
-                user = await service.reactivate_user(uow, ctx.require_actor(), user_id)
-                await uow.commit()
-            return UserPayload(user=User.from_row(user))
-
-        return await run_mutation(info, action, UserPayload)
+        return await _change_user(info, input.id, service.reactivate_user)
 
     @strawberry.mutation(  # type: ignore[untyped-decorator]
         description="Create a new organisation with its owner (only when the deployment "
@@ -276,3 +262,21 @@ class AccountMutations:
             return SignUpPayload(organization=Organization.from_row(org), user=User.from_row(owner))
 
         return await run_mutation(info, action, SignUpPayload)
+
+
+async def _change_user(
+    info: Info[Context, None],
+    raw_id: strawberry.ID,
+    change: Callable[[UnitOfWork, Actor, int], Awaitable[UserRow]],
+) -> UserPayload:
+    """A mutation that changes one user by id (deactivate, reactivate), in one unit of work."""
+    ctx = info.context
+
+    async def action() -> UserPayload:
+        user_id = decode_id(raw_id, "User")
+        async with ctx.uow() as uow:
+            user = await change(uow, ctx.require_actor(), user_id)
+            await uow.commit()
+        return UserPayload(user=User.from_row(user))
+
+    return await run_mutation(info, action, UserPayload)
