@@ -73,6 +73,46 @@ FOR UPDATE
 """
 
 
+# Stock rows with something available, in active warehouses: a waiting order is worth another
+# try only for one of these SKUs.  Materialised first, so that the visibility checks below run
+# for waiting lines whose SKU has stock at all (on an exhausted hot SKU, none), not for every
+# waiting line of the seller at every batch.
+PENDING_FROM = """
+WITH avail AS MATERIALIZED (
+    SELECT s.sku_id, s.changed_by
+    FROM stock s
+    JOIN warehouses w ON w.org_id = s.org_id AND w.id = s.warehouse_id
+    WHERE s.org_id = $1 AND w.is_active AND s.on_hand - s.reserved - s.safety > 0
+)
+SELECT {what}
+FROM orders o
+WHERE o.org_id = $1
+  AND ({new_orders}(o.status = 'BACKORDERED' AND EXISTS (
+             SELECT 1
+             FROM backorders b
+             JOIN avail s ON s.sku_id = b.sku_id
+             WHERE b.org_id = o.org_id AND b.order_id = o.id AND b.status = 'WAITING'
+               AND (b.tried_in IS NULL
+                    OR (s.changed_by IS DISTINCT FROM b.tried_by
+                        AND NOT pg_visible_in_snapshot(s.changed_by, b.tried_in))
+                    OR EXISTS (
+                        SELECT 1 FROM backorders r
+                        WHERE r.org_id = b.org_id AND r.sku_id = b.sku_id
+                          AND r.resolved_by >= pg_snapshot_xmin(b.tried_in)
+                          AND r.resolved_by IS DISTINCT FROM b.tried_by
+                          AND NOT pg_visible_in_snapshot(r.resolved_by, b.tried_in)))))){tail}
+"""
+
+_PENDING_SQL = PENDING_FROM.format(
+    what="o.id",
+    new_orders="o.status = 'NEW' OR ",
+    tail="""
+ORDER BY coalesce(o.paid_at, o.created_at), o.id
+LIMIT $2
+FOR UPDATE OF o SKIP LOCKED""",
+)
+
+
 async def lock_reservation_queue(conn: Any, org_id: int) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock($1)", RESERVATION_QUEUE_KEY + org_id)
 
@@ -197,3 +237,11 @@ def _state(row: Any) -> StockState:
         reserved=row["reserved"],
         safety=row["safety"],
     )
+
+
+async def lock_pending_orders(conn: Any, org_id: int, limit: int) -> list[int]:
+    """Lock up to ``limit`` orders the reservation loop should try, first paid first: NEW ones,
+    and BACKORDERED ones whose SKUs gained stock (or lost a blocker) since their last try.
+    Orders another transaction holds are skipped (the next batch takes them)."""
+    rows = await conn.fetch(_PENDING_SQL, org_id, limit)
+    return [r["id"] for r in rows]

@@ -19,47 +19,8 @@ from typing import Any
 from db.repositories import locks
 from domain.inventory.model import DemandLine, LedgerNote, OrderDemand, StockSlot, StockState
 
-# Stock rows with something available, in active warehouses: a waiting order is worth another
-# try only for one of these SKUs.  Materialised first, so that the visibility checks below run
-# for waiting lines whose SKU has stock at all (on an exhausted hot SKU, none), not for every
-# waiting line of the seller at every batch.
-_PENDING_FROM = """
-WITH avail AS MATERIALIZED (
-    SELECT s.sku_id, s.changed_by
-    FROM stock s
-    JOIN warehouses w ON w.org_id = s.org_id AND w.id = s.warehouse_id
-    WHERE s.org_id = $1 AND w.is_active AND s.on_hand - s.reserved - s.safety > 0
-)
-SELECT {what}
-FROM orders o
-WHERE o.org_id = $1
-  AND ({new_orders}(o.status = 'BACKORDERED' AND EXISTS (
-             SELECT 1
-             FROM backorders b
-             JOIN avail s ON s.sku_id = b.sku_id
-             WHERE b.org_id = o.org_id AND b.order_id = o.id AND b.status = 'WAITING'
-               AND (b.tried_in IS NULL
-                    OR (s.changed_by IS DISTINCT FROM b.tried_by
-                        AND NOT pg_visible_in_snapshot(s.changed_by, b.tried_in))
-                    OR EXISTS (
-                        SELECT 1 FROM backorders r
-                        WHERE r.org_id = b.org_id AND r.sku_id = b.sku_id
-                          AND r.resolved_by >= pg_snapshot_xmin(b.tried_in)
-                          AND r.resolved_by IS DISTINCT FROM b.tried_by
-                          AND NOT pg_visible_in_snapshot(r.resolved_by, b.tried_in)))))){tail}
-"""
-
-_PENDING_SQL = _PENDING_FROM.format(
-    what="o.id",
-    new_orders="o.status = 'NEW' OR ",
-    tail="""
-ORDER BY coalesce(o.paid_at, o.created_at), o.id
-LIMIT $2
-FOR UPDATE OF o SKIP LOCKED""",
-)
-
 _HAS_RETRYABLE_SQL = (
-    "SELECT EXISTS (" + _PENDING_FROM.format(what="1", new_orders="", tail="").strip() + ")"
+    "SELECT EXISTS (" + locks.PENDING_FROM.format(what="1", new_orders="", tail="").strip() + ")"
 )
 
 _COUNT_PENDING_SQL = """
@@ -243,8 +204,7 @@ class ReservationQueue:
         order stopped waiting for it (it may have been the one they yielded to).  Orders
         another transaction holds are skipped (the next batch takes them)."""
         await locks.lock_reservation_queue(self.conn, self.org_id)
-        rows = await self.conn.fetch(_PENDING_SQL, self.org_id, limit)
-        return [r["id"] for r in rows]
+        return await locks.lock_pending_orders(self.conn, self.org_id, limit)
 
     async def has_retryable_backorders(self) -> bool:
         """Whether a waiting order is worth another try (see ``lock_pending``)."""
@@ -262,7 +222,7 @@ class ReservationQueue:
         The statement's snapshot is kept for ``write_backorders``: it is taken before the batch
         reads stock, so every stock change it shows, the batch saw; a change it does not show
         (one still in flight, a row inserted meanwhile) makes the waiting lines worth another
-        attempt once it commits (see ``_PENDING_SQL``)."""
+        attempt once it commits (see ``locks.PENDING_FROM``)."""
         if not order_ids:
             return []
         heads = await self.conn.fetch(_DEMAND_SQL, self.org_id, list(order_ids))
