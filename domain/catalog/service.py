@@ -7,7 +7,8 @@ and a supplier's lists hold only what its orders reach.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from typing import TypeVar
 
 from db.tables import Product, Shop, Sku, Warehouse
 from db.uow import UnitOfWork
@@ -16,6 +17,8 @@ from domain.catalog import scope
 from domain.inventory import scope as inventory_scope
 from domain.paging import Page, PageResult
 from domain.scope import require_found
+
+T = TypeVar("T")
 
 
 async def find_products(
@@ -62,15 +65,24 @@ async def count_warehouses(uow: UnitOfWork, actor: Actor, *, active: bool | None
 
 
 # -- by id (node, DataLoaders, id arguments): only what the actor may read ---------------------
+async def _within_reach(
+    found: dict[int, T],
+    supplier_id: int | None,
+    reach: Callable[[int, list[int]], Awaitable[Collection[int]]],
+) -> dict[int, T]:
+    """``found`` as a supplier may see it (only what its orders reach); everyone else's as is."""
+    if supplier_id is None:
+        return found
+    reachable = await reach(supplier_id, list(found))
+    return {pk: row for pk, row in found.items() if pk in reachable}
+
+
 async def skus_by_ids(uow: UnitOfWork, actor: Actor, ids: Sequence[int]) -> dict[int, Sku]:
     within = scope.catalog(actor)
     if not within.allowed or not ids:
         return {}
     found = await uow.catalog.skus_by_ids(ids)
-    if within.supplier_id is not None:
-        reach = await uow.suppliers.skus(within.supplier_id, list(found))
-        found = {pk: row for pk, row in found.items() if pk in reach}
-    return found
+    return await _within_reach(found, within.supplier_id, uow.suppliers.skus)
 
 
 async def products_by_ids(uow: UnitOfWork, actor: Actor, ids: Sequence[int]) -> dict[int, Product]:
@@ -78,10 +90,7 @@ async def products_by_ids(uow: UnitOfWork, actor: Actor, ids: Sequence[int]) -> 
     if not within.allowed or not ids:
         return {}
     found = await uow.catalog.products_by_ids(ids)
-    if within.supplier_id is not None:
-        reach = await uow.suppliers.products(within.supplier_id, list(found))
-        found = {pk: row for pk, row in found.items() if pk in reach}
-    return found
+    return await _within_reach(found, within.supplier_id, uow.suppliers.products)
 
 
 async def skus_of_products(
@@ -98,10 +107,7 @@ async def shops_by_ids(uow: UnitOfWork, actor: Actor, ids: Sequence[int]) -> dic
     if not within.allowed or not ids:
         return {}
     found = await uow.shops.shops_by_ids(ids)
-    if within.supplier_id is not None:
-        reach = await uow.suppliers.shops(within.supplier_id, list(found))
-        found = {pk: row for pk, row in found.items() if pk in reach}
-    return found
+    return await _within_reach(found, within.supplier_id, uow.suppliers.shops)
 
 
 async def warehouses_by_ids(

@@ -27,7 +27,6 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import structlog
 
@@ -40,7 +39,7 @@ from domain.accounts.model import Actor
 from domain.errors import NotFound
 from domain.inventory.batch import BatchPlan, OrderPlan, PendingOrder, plan_batch
 from domain.inventory.errors import OrderNotReservable
-from domain.inventory.model import LedgerNote, StockState
+from domain.inventory.model import LedgerNote, OrderDemand, StockState
 from domain.inventory.retry import Attempts, run_on_driver_with_retries
 from domain.inventory.strategy import DEFAULT_STRATEGY, Allocation, AllocationStrategy
 from domain.orders.model import OrderStatus
@@ -345,7 +344,7 @@ def _allocation_rows(batch: BatchPlan, locked: dict[int, StockState]) -> list[Al
     return rows
 
 
-def _status_change(plan: OrderPlan, demand: Any) -> OrderStatusChange:
+def _status_change(plan: OrderPlan, demand: OrderDemand) -> OrderStatusChange:
     reason = "stock reserved" if plan.target is OrderStatus.RESERVED else _shortage_text(plan)
     return OrderStatusChange(
         order_id=plan.order_id,
